@@ -1,0 +1,173 @@
+//! Plain data for every resource Fulmar manages.
+//!
+//! These types are what the control plane validates and stores, and what the data
+//! plane reads from an immutable [`Config`] snapshot. They hold already-validated
+//! values: the API layer parses requests into them, so nothing downstream re-checks.
+//! Everything here is `serde` so the store can persist it as JSON documents.
+
+pub mod ec2;
+pub mod elbv2;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use ec2::{SecurityGroup, SecurityGroupRule, Subnet, Vpc};
+pub use elbv2::{
+    SubnetMapping,
+    Action, ActionKind, Condition, FixedResponseConfig, ForwardConfig, HealthCheck, Listener,
+    LoadBalancer, Matcher, QueryStringPair, RedirectConfig, Rule, Target,
+    TargetGroup, WeightedTargetGroup,
+};
+
+/// A resource tag (`Key`, `Value`), as every AWS service shapes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The whole configuration of one Fulmar node: every resource, keyed by its id or ARN.
+///
+/// Cloning is cheap (values are `Arc`ed), which is how the control plane works on a
+/// copy and publishes it whole: the data plane only ever sees complete snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub vpcs: BTreeMap<String, Arc<Vpc>>,
+    pub subnets: BTreeMap<String, Arc<Subnet>>,
+    pub security_groups: BTreeMap<String, Arc<SecurityGroup>>,
+    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
+    pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
+    pub listeners: BTreeMap<String, Arc<Listener>>,
+    pub rules: BTreeMap<String, Arc<Rule>>,
+}
+
+/// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Vpc,
+    Subnet,
+    SecurityGroup,
+    LoadBalancer,
+    TargetGroup,
+    Listener,
+    Rule,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::Vpc,
+        Kind::Subnet,
+        Kind::SecurityGroup,
+        Kind::LoadBalancer,
+        Kind::TargetGroup,
+        Kind::Listener,
+        Kind::Rule,
+    ];
+
+    /// The key prefix of this kind in the store.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Kind::Vpc => "ec2/vpc/",
+            Kind::Subnet => "ec2/subnet/",
+            Kind::SecurityGroup => "ec2/sg/",
+            Kind::LoadBalancer => "elbv2/lb/",
+            Kind::TargetGroup => "elbv2/tg/",
+            Kind::Listener => "elbv2/listener/",
+            Kind::Rule => "elbv2/rule/",
+        }
+    }
+
+    pub fn key(self, id: &str) -> String {
+        format!("{}{}", self.prefix(), id)
+    }
+}
+
+impl Config {
+    /// The listeners of one load balancer.
+    pub fn listeners_of<'a>(&'a self, lb_arn: &'a str) -> impl Iterator<Item = &'a Arc<Listener>> {
+        self.listeners.values().filter(move |l| l.load_balancer_arn == lb_arn)
+    }
+
+    /// The non-default rules of one listener, in no particular order.
+    pub fn rules_of<'a>(&'a self, listener_arn: &'a str) -> impl Iterator<Item = &'a Arc<Rule>> {
+        self.rules.values().filter(move |r| r.listener_arn == listener_arn)
+    }
+
+    /// Load balancers whose listeners or rules forward to the target group.
+    pub fn load_balancers_of_target_group(&self, tg_arn: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |listener_arn: &str| {
+            if let Some(l) = self.listeners.get(listener_arn) {
+                if !out.contains(&l.load_balancer_arn) {
+                    out.push(l.load_balancer_arn.clone());
+                }
+            }
+        };
+        for l in self.listeners.values() {
+            if l.default_actions.iter().any(|a| a.target_group_arns().any(|t| t == tg_arn)) {
+                add(&l.arn);
+            }
+        }
+        for r in self.rules.values() {
+            if r.actions.iter().any(|a| a.target_group_arns().any(|t| t == tg_arn)) {
+                add(&r.listener_arn);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Insert a decoded document under its kind.
+    pub fn insert_document(&mut self, kind: Kind, json: &[u8]) -> Result<(), serde_json::Error> {
+        match kind {
+            Kind::Vpc => {
+                let v: Vpc = serde_json::from_slice(json)?;
+                self.vpcs.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::Subnet => {
+                let v: Subnet = serde_json::from_slice(json)?;
+                self.subnets.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::SecurityGroup => {
+                let v: SecurityGroup = serde_json::from_slice(json)?;
+                self.security_groups.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::LoadBalancer => {
+                let v: LoadBalancer = serde_json::from_slice(json)?;
+                self.load_balancers.insert(v.arn.clone(), Arc::new(v));
+            }
+            Kind::TargetGroup => {
+                let v: TargetGroup = serde_json::from_slice(json)?;
+                self.target_groups.insert(v.arn.clone(), Arc::new(v));
+            }
+            Kind::Listener => {
+                let v: Listener = serde_json::from_slice(json)?;
+                self.listeners.insert(v.arn.clone(), Arc::new(v));
+            }
+            Kind::Rule => {
+                let v: Rule = serde_json::from_slice(json)?;
+                self.rules.insert(v.arn.clone(), Arc::new(v));
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored document of a resource, or `None` when it no longer exists.
+    pub fn document(&self, kind: Kind, id: &str) -> Option<Vec<u8>> {
+        // Serialising plain data structs to JSON cannot fail (no maps with non-string keys).
+        fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+            serde_json::to_vec(v).expect("model types always serialise")
+        }
+        match kind {
+            Kind::Vpc => self.vpcs.get(id).map(|v| enc(&**v)),
+            Kind::Subnet => self.subnets.get(id).map(|v| enc(&**v)),
+            Kind::SecurityGroup => self.security_groups.get(id).map(|v| enc(&**v)),
+            Kind::LoadBalancer => self.load_balancers.get(id).map(|v| enc(&**v)),
+            Kind::TargetGroup => self.target_groups.get(id).map(|v| enc(&**v)),
+            Kind::Listener => self.listeners.get(id).map(|v| enc(&**v)),
+            Kind::Rule => self.rules.get(id).map(|v| enc(&**v)),
+        }
+    }
+}
