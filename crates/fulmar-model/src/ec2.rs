@@ -9,6 +9,7 @@ use crate::Tag;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vpc {
     pub id: String,
+    pub region: String,
     pub cidr_block: ipnet::Ipv4Net,
     pub is_default: bool,
     pub instance_tenancy: String,
@@ -19,6 +20,7 @@ pub struct Vpc {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subnet {
     pub id: String,
+    pub region: String,
     pub vpc_id: String,
     pub cidr_block: ipnet::Ipv4Net,
     pub availability_zone: String,
@@ -32,6 +34,7 @@ pub struct Subnet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroup {
     pub id: String,
+    pub region: String,
     pub name: String,
     pub description: String,
     pub vpc_id: String,

@@ -1,1 +1,45 @@
-//! TODO
+//! Durable storage for Fulmar's configuration.
+//!
+//! The control plane keeps every resource as a JSON document under a key
+//! (`elbv2/lb/<arn>`, `ec2/vpc/<id>`, ...). A [`Store`] applies a batch of puts and
+//! deletes atomically and durably, and numbers each commit with a revision, so a
+//! replicated backend (etcd: revisions + watch) can implement the same trait.
+//! [`RedbStore`] is the embedded default; [`MemoryStore`] serves tests.
+
+mod memory;
+mod redb_store;
+
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+
+/// One change in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put { key: String, value: Vec<u8> },
+    Delete { key: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage backend: {0}")]
+    Backend(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A transactional key-value store of configuration documents.
+pub trait Store: Send + Sync {
+    /// Apply every op or none, durably: when this returns `Ok`, the batch survives a
+    /// crash. Returns the revision the batch created.
+    fn commit(&self, ops: &[Op]) -> Result<u64, StoreError>;
+
+    /// Every key and value whose key starts with `prefix`, in key order, as of one revision.
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// The revision of the latest commit (0 for an empty store).
+    fn revision(&self) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod battery;

@@ -1,1 +1,33 @@
-fn main() {}
+//! The `fulmar` binary: parses the command line and wires the API server, the
+//! control plane, the store and the ALB data plane together.
+
+mod api;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "fulmar", version, about = "The AWS edge (ELBv2 and EC2 networking) as one local program, driven by the real AWS API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the AWS API and the load balancers' data plane.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FULMAR_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

@@ -1,0 +1,202 @@
+//! RegisterTargets, DeregisterTargets, DescribeTargetHealth.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use fulmar_aws::AwsError;
+use fulmar_model::{Kind, Target, TargetGroup};
+use fulmar_routing::health::{State, TargetHealth};
+
+use super::load_balancers::Empty;
+use super::tg_not_found;
+use crate::Txn;
+
+/// Targets per target group (the default quota for ALBs).
+const MAX_TARGETS: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TargetIn {
+    id: String,
+    port: Option<u32>,
+    availability_zone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TargetsInput {
+    target_group_arn: String,
+    #[serde(default)]
+    targets: Vec<TargetIn>,
+}
+
+/// Resolve a requested target to its registration key (id and effective port).
+fn target_of(tg: &TargetGroup, t: TargetIn) -> Result<Target, AwsError> {
+    let port = match t.port.or(tg.port.map(u32::from)) {
+        Some(p) if (1..=65535).contains(&p) => p as u16,
+        Some(p) => return Err(AwsError::validation(format!("Port '{p}' is not valid; it must be between 1 and 65535"))),
+        None => return Err(AwsError::validation("A port must be specified for each target")),
+    };
+    Ok(Target { id: t.id, port, availability_zone: t.availability_zone })
+}
+
+pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
+    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    if input.targets.is_empty() {
+        return Err(AwsError::validation("Targets must contain at least one target"));
+    }
+    let mut tg = (*tg).clone();
+    for t in input.targets {
+        let target = target_of(&tg, t)?;
+        match tg.target_type.as_str() {
+            "ip" => {
+                if target.id.parse::<IpAddr>().is_err() {
+                    return Err(AwsError::new("InvalidTarget", 400, format!("The IP address '{}' is not a valid IPv4 address", target.id)));
+                }
+            }
+            "instance" => {
+                // No instance exists until the EC2 instance model lands.
+                return Err(AwsError::new(
+                    "InvalidTarget",
+                    400,
+                    format!("The following targets are not in a running state and cannot be registered: '{}'", target.id),
+                ));
+            }
+            other => {
+                return Err(AwsError::new("InvalidTarget", 400, format!("Targets of type '{other}' are not supported by this Fulmar version")));
+            }
+        }
+        if !tg.targets.iter().any(|x| x.id == target.id && x.port == target.port) {
+            tg.targets.push(target);
+        }
+    }
+    if tg.targets.len() > MAX_TARGETS {
+        return Err(AwsError::new("TooManyTargets", 400, "You've reached the limit on the number of targets"));
+    }
+    txn.touch(Kind::TargetGroup, &tg.arn);
+    txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
+    Ok(Empty {})
+}
+
+pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
+    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let mut tg = (*tg).clone();
+    for t in input.targets {
+        let target = target_of(&tg, t)?;
+        let before = tg.targets.len();
+        tg.targets.retain(|x| !(x.id == target.id && x.port == target.port));
+        if tg.targets.len() == before {
+            return Err(AwsError::new(
+                "InvalidTarget",
+                400,
+                format!("The following targets are not registered in target group '{}': '{}'", tg.arn, target.id),
+            ));
+        }
+    }
+    txn.touch(Kind::TargetGroup, &tg.arn);
+    txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
+    Ok(Empty {})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeHealthInput {
+    target_group_arn: String,
+    targets: Option<Vec<TargetIn>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeHealthOut {
+    target_health_descriptions: Vec<TargetHealthDescriptionOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TargetHealthDescriptionOut {
+    target: TargetOut,
+    health_check_port: String,
+    target_health: TargetHealthOut,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TargetOut {
+    id: String,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    availability_zone: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TargetHealthOut {
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+fn describe_one(tg: &TargetGroup, target: &Target, health: TargetHealth) -> TargetHealthDescriptionOut {
+    let hc_port = if tg.health_check.port == "traffic-port" { target.port.to_string() } else { tg.health_check.port.clone() };
+    TargetHealthDescriptionOut {
+        target: TargetOut { id: target.id.clone(), port: target.port, availability_zone: target.availability_zone.clone() },
+        health_check_port: hc_port,
+        target_health: TargetHealthOut { state: health.state.as_str(), reason: health.reason, description: health.description },
+    }
+}
+
+fn not_registered() -> TargetHealth {
+    TargetHealth {
+        state: State::Unused,
+        reason: Some("Target.NotRegistered"),
+        description: Some("Target is not registered to the target group".into()),
+    }
+}
+
+pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<DescribeHealthOut, AwsError> {
+    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let health = |target: &Target| -> TargetHealth {
+        match &txn.health {
+            Some(view) => view.target_health(&tg.arn, target),
+            None => TargetHealth {
+                state: State::Initial,
+                reason: Some("Elb.RegistrationInProgress"),
+                description: Some("Target registration is in progress".into()),
+            },
+        }
+    };
+    let draining: Vec<Target> = txn.health.as_ref().map(|v| v.draining(&tg.arn)).unwrap_or_default();
+    let draining_health = || TargetHealth {
+        state: State::Draining,
+        reason: Some("Target.DeregistrationInProgress"),
+        description: Some("Target deregistration is in progress".into()),
+    };
+    let mut out = Vec::new();
+    match input.targets.filter(|t| !t.is_empty()) {
+        Some(requested) => {
+            for t in requested {
+                let target = target_of(&tg, t)?;
+                let registered = tg.targets.iter().find(|x| x.id == target.id && x.port == target.port);
+                let h = match registered {
+                    Some(r) => health(r),
+                    None if draining.iter().any(|d| d.id == target.id && d.port == target.port) => draining_health(),
+                    None => not_registered(),
+                };
+                out.push(describe_one(&tg, &target, h));
+            }
+        }
+        None => {
+            for target in &tg.targets {
+                out.push(describe_one(&tg, target, health(target)));
+            }
+            for target in draining.iter().filter(|d| !tg.targets.iter().any(|x| x.id == d.id && x.port == d.port)) {
+                out.push(describe_one(&tg, target, draining_health()));
+            }
+        }
+    }
+    Ok(DescribeHealthOut { target_health_descriptions: out })
+}

@@ -1,0 +1,49 @@
+//! A transactional view of the configuration: operations read and change a private
+//! copy, and every change is recorded so the caller can commit exactly the touched
+//! documents.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use fulmar_model::{Config, Kind};
+
+use crate::{HealthView, Settings};
+
+pub struct Txn<'a> {
+    pub config: Config,
+    dirty: BTreeSet<(Kind, String)>,
+    pub region: String,
+    pub settings: &'a Settings,
+    pub health: Option<Arc<dyn HealthView>>,
+}
+
+impl<'a> Txn<'a> {
+    pub fn new(config: Config, region: &str, settings: &'a Settings, health: Option<Arc<dyn HealthView>>) -> Txn<'a> {
+        Txn { config, dirty: BTreeSet::new(), region: region.to_string(), settings, health }
+    }
+
+    /// Record that the resource `id` of `kind` was created, changed or removed.
+    pub fn touch(&mut self, kind: Kind, id: &str) {
+        self.dirty.insert((kind, id.to_string()));
+    }
+
+    pub fn account(&self) -> &str {
+        &self.settings.account_id
+    }
+
+    /// The ARN prefix of this region and account for a service.
+    pub fn arn_prefix(&self, service: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:", self.region, self.settings.account_id)
+    }
+
+    /// Whether an ARN belongs to the calling region and account.
+    pub fn owns_arn(&self, arn: &str) -> bool {
+        let mut parts = arn.splitn(6, ':');
+        let _ = (parts.next(), parts.next(), parts.next());
+        parts.next() == Some(self.region.as_str()) && parts.next() == Some(self.settings.account_id.as_str())
+    }
+
+    pub fn finish(self) -> (Config, BTreeSet<(Kind, String)>) {
+        (self.config, self.dirty)
+    }
+}

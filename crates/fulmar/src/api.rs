@@ -1,0 +1,105 @@
+//! The AWS API endpoint: one HTTP server for every service. Each call is
+//! authenticated with SigV4, routed by the service name in its credential scope,
+//! and answered by the control plane. `/_fulmar/health` reports readiness.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use fulmar_aws::sigv4;
+use fulmar_control::{Control, Service};
+
+/// Largest request body the API accepts.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The credentials every call must be signed with.
+const ACCESS_KEY: &str = "test";
+const SECRET_KEY: &str = "test";
+
+pub async fn serve(listener: TcpListener, control: Arc<Control>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "API accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let control = control.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| handle(req, control.clone()));
+            let conn = hyper::server::conn::http1::Builder::new();
+            if let Err(e) = conn.serve_connection(TokioIo::new(stream), svc).await {
+                tracing::debug!(error = %e, "API connection ended");
+            }
+        });
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/_fulmar/health" {
+        return Ok(reply(200, "application/json", r#"{"status":"ok"}"#));
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(reply(413, "text/plain", "request body too large")),
+    };
+    // Unsigned or unrecognised calls get the Query protocol's answer (ELBv2's shape)
+    // unless the scope names a service we know.
+    let scope = sigv4::scope(&parts.headers, parts.uri.query());
+    let service = scope.as_ref().ok().and_then(|s| Service::from_signing_name(&s.service)).unwrap_or(Service::Elbv2);
+    let secret_of = |key: &str| (key == ACCESS_KEY).then(|| SECRET_KEY.to_string());
+    let verified = sigv4::verify(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+        &secret_of,
+        SystemTime::now(),
+    );
+    let scope = match verified {
+        Ok(scope) => scope,
+        Err(e) => {
+            let err = e.to_aws(service.flavour());
+            let id = fulmar_aws::xml::request_id();
+            let xml = fulmar_aws::xml::error_response(service.flavour(), service.namespace(), &id, &err);
+            return Ok(reply(err.status, "text/xml", xml));
+        }
+    };
+    let Some(service) = Service::from_signing_name(&scope.service) else {
+        let msg = format!("Service '{}' is not served by Fulmar", scope.service);
+        let err = fulmar_aws::AwsError::new("UnknownService", 400, msg);
+        let id = fulmar_aws::xml::request_id();
+        let xml = fulmar_aws::xml::error_response(service.flavour(), service.namespace(), &id, &err);
+        return Ok(reply(400, "text/xml", xml));
+    };
+    // GET requests carry their parameters in the query string.
+    let params: Bytes = if body.is_empty() { Bytes::from(parts.uri.query().unwrap_or("").to_string()) } else { body };
+    let control2 = control.clone();
+    let region = scope.region.clone();
+    let answer = tokio::task::spawn_blocking(move || control2.handle(service, &region, &params)).await;
+    Ok(match answer {
+        Ok(r) => reply(r.status, "text/xml", r.body),
+        Err(_) => reply(500, "text/plain", "internal error"),
+    })
+}
