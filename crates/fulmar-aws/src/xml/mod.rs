@@ -1,0 +1,164 @@
+//! Response documents: any `serde::Serialize` result, and [`AwsError`]s, as the
+//! XML a flavour's clients parse.
+//!
+//! Query flavour (elbv2):
+//! `<{Action}Response xmlns=..><{Action}Result>..</{Action}Result><ResponseMetadata><RequestId>..`
+//! with lists of `<member>`; errors as `<ErrorResponse><Error><Type>Sender|Receiver..`.
+//! Ec2 flavour: `<{Action}Response xmlns=..><requestId>..</requestId>..` with lists
+//! of `<item>`; errors as `<Response><Errors><Error>..</Errors><RequestID>..`.
+//! Element names are serde names, so output types rename their fields to the
+//! service's member names (`PascalCase` for elbv2, `camelCase` such as `vpcSet`
+//! for ec2).
+
+mod ser;
+#[cfg(test)]
+mod tests;
+
+use crate::{AwsError, Flavour};
+use ser::ElementSer;
+
+const PROLOGUE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// The success document for `action`, carrying `result`'s fields.
+///
+/// A result that cannot be serialized (a `Serialize` impl that fails) yields the
+/// `InternalFailure` error document instead; use [`try_response`] to tell.
+pub fn response<T: serde::Serialize>(
+    flavour: Flavour,
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    result: &T,
+) -> String {
+    try_response(flavour, action, namespace, request_id, result)
+        .unwrap_or_else(|err| error_response(flavour, namespace, request_id, &err))
+}
+
+/// Like [`response`], but reports a result that cannot be serialized as an
+/// `InternalFailure` error (status 500).
+pub fn try_response<T: serde::Serialize>(
+    flavour: Flavour,
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    result: &T,
+) -> Result<String, AwsError> {
+    let item = match flavour {
+        Flavour::Query => "member",
+        Flavour::Ec2 => "item",
+    };
+    let mut body = String::new();
+    result
+        .serialize(ElementSer {
+            out: &mut body,
+            name: None,
+            item,
+        })
+        .map_err(|e| AwsError::internal(format!("cannot render {action} result: {e}")))?;
+    let mut out = String::with_capacity(body.len() + 256);
+    out.push_str(PROLOGUE);
+    out.push('\n');
+    out.push_str(&format!("<{action}Response xmlns=\""));
+    escape_into(&mut out, namespace);
+    out.push_str("\">");
+    match flavour {
+        Flavour::Query => {
+            if body.is_empty() {
+                out.push_str(&format!("<{action}Result/>"));
+            } else {
+                out.push_str(&format!("<{action}Result>{body}</{action}Result>"));
+            }
+            out.push_str("<ResponseMetadata><RequestId>");
+            escape_into(&mut out, request_id);
+            out.push_str("</RequestId></ResponseMetadata>");
+        }
+        Flavour::Ec2 => {
+            out.push_str("<requestId>");
+            escape_into(&mut out, request_id);
+            out.push_str("</requestId>");
+            out.push_str(&body);
+        }
+    }
+    out.push_str(&format!("</{action}Response>"));
+    Ok(out)
+}
+
+/// The error document for `err`; send it with status `err.status`.
+pub fn error_response(
+    flavour: Flavour,
+    namespace: &str,
+    request_id: &str,
+    err: &AwsError,
+) -> String {
+    let mut out = String::with_capacity(256 + err.message.len());
+    out.push_str(PROLOGUE);
+    out.push('\n');
+    let code_and_message = |out: &mut String| {
+        out.push_str("<Code>");
+        escape_into(out, &err.code);
+        out.push_str("</Code><Message>");
+        escape_into(out, &err.message);
+        out.push_str("</Message>");
+    };
+    match flavour {
+        Flavour::Query => {
+            out.push_str("<ErrorResponse xmlns=\"");
+            escape_into(&mut out, namespace);
+            out.push_str("\"><Error><Type>");
+            out.push_str(if err.sender_fault {
+                "Sender"
+            } else {
+                "Receiver"
+            });
+            out.push_str("</Type>");
+            code_and_message(&mut out);
+            out.push_str("</Error><RequestId>");
+            escape_into(&mut out, request_id);
+            out.push_str("</RequestId></ErrorResponse>");
+        }
+        Flavour::Ec2 => {
+            out.push_str("<Response><Errors><Error>");
+            code_and_message(&mut out);
+            out.push_str("</Error></Errors><RequestID>");
+            escape_into(&mut out, request_id);
+            out.push_str("</RequestID></Response>");
+        }
+    }
+    out
+}
+
+/// A fresh request id, shaped like a version-4 UUID
+/// (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`).
+pub fn request_id() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Appends `text` with XML's special characters escaped. `\r` becomes `&#13;` so
+/// it survives parsing; other control characters, which XML 1.0 cannot carry
+/// at all, become U+FFFD.
+pub fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' | '\n' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+}
