@@ -137,6 +137,25 @@ impl Control {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Forget every resource of every service (`POST /_fulmar/reset`): one atomic
+    /// commit deleting every stored document, then an empty configuration is published.
+    pub fn reset(&self) -> Result<(), ControlError> {
+        let mut current = self.lock();
+        let mut ops = Vec::new();
+        for kind in Kind::ALL {
+            for (key, _) in self.store.scan(kind.prefix())? {
+                ops.push(Op::Delete { key });
+            }
+        }
+        if !ops.is_empty() {
+            self.store.commit(&ops)?;
+        }
+        *current = Config::default();
+        drop(current);
+        self.publish.send_replace(Arc::new(Config::default()));
+        Ok(())
+    }
+
     /// Run one verified API call for `service` in `region` and render the answer.
     pub fn handle(&self, service: Service, region: &str, body: &[u8]) -> Reply {
         let request_id = fulmar_aws::xml::request_id();

@@ -1,6 +1,7 @@
 //! The AWS API endpoint: one HTTP server for every service. Each call is
 //! authenticated with SigV4, routed by the service name in its credential scope,
-//! and answered by the control plane. `/_fulmar/health` reports readiness.
+//! and answered by the control plane. `GET /_fulmar/health` reports readiness;
+//! `POST /_fulmar/reset` (alias `/moto-api/reset`) forgets every resource.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -57,6 +58,14 @@ fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Fu
 async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.uri().path() == "/_fulmar/health" {
         return Ok(reply(200, "application/json", r#"{"status":"ok"}"#));
+    }
+    if req.method() == http::Method::POST && matches!(req.uri().path(), "/_fulmar/reset" | "/moto-api/reset") {
+        let control2 = control.clone();
+        return Ok(match tokio::task::spawn_blocking(move || control2.reset()).await {
+            Ok(Ok(())) => reply(200, "application/json", r#"{"status":"reset"}"#),
+            Ok(Err(e)) => reply(500, "text/plain", e.to_string()),
+            Err(_) => reply(500, "text/plain", "internal error"),
+        });
     }
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
