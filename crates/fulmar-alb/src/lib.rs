@@ -1,1 +1,118 @@
-//! TODO
+//! Fulmar's Application Load Balancer data plane: real sockets, a real HTTP proxy and a
+//! real health checker, driven by the configuration the control plane commits.
+//!
+//! [`DataPlane::start`] follows a `watch` channel of [`fulmar_model::Config`]
+//! snapshots. Each snapshot is compiled ([`snapshot`]) into per-listener rule tables and
+//! per-target-group views, swapped atomically so every request reads one consistent
+//! view without taking a lock; listener sockets are reconciled ([`listeners`]) and the
+//! health checker ([`health`]) is told which targets to probe. A request travels
+//! through the phases of [`phases::ProxyPhases`], implemented for the ALB in [`alb`].
+//!
+//! Pure decisions (rule matching, redirects, round robin, health transitions, cookie
+//! sealing) live in `fulmar-routing`; this crate is the I/O around them.
+
+mod alb;
+mod control;
+mod error;
+mod headers;
+pub mod health;
+mod listeners;
+mod phases;
+mod responses;
+mod snapshot;
+mod stickiness;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use error::Error;
+pub use health::HealthBoard;
+
+use control::Control;
+
+/// How long [`DataPlane::shutdown`] lets open connections finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Settings the binary supplies when it starts the data plane.
+#[derive(Clone)]
+pub struct Options {
+    /// The HMAC key sealing AWSALB / AWSALBCORS stickiness cookies; persisted by the
+    /// binary so cookies stay valid across restarts.
+    pub cookie_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("cookie_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The running ALB data plane: every listener of every application load balancer in
+/// the latest configuration snapshot, and the health checker of their target groups.
+pub struct DataPlane {
+    board: Arc<HealthBoard>,
+    control: Arc<Mutex<Control>>,
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl DataPlane {
+    /// Start serving: follows configuration snapshots from `config` (published by the
+    /// control plane after each durable commit). The current snapshot is applied before
+    /// this returns, so its listeners are bound (or their bind failure logged) by then;
+    /// later snapshots are applied by a task spawned on the current tokio runtime.
+    pub fn start(
+        mut config: watch::Receiver<Arc<fulmar_model::Config>>,
+        options: Options,
+    ) -> Arc<DataPlane> {
+        let board = Arc::new(HealthBoard::default());
+        let control = Arc::new(Mutex::new(Control::new(&options, board.clone())));
+        let first = config.borrow_and_update().clone();
+        lock(&control).apply(&first);
+        let follower = tokio::spawn({
+            let control = control.clone();
+            async move {
+                while config.changed().await.is_ok() {
+                    let snapshot = config.borrow_and_update().clone();
+                    let mut control = lock(&control);
+                    if control.is_shut_down() {
+                        return;
+                    }
+                    control.apply(&snapshot);
+                }
+                tracing::debug!("configuration channel closed; data plane keeps its last snapshot");
+            }
+        });
+        Arc::new(DataPlane {
+            board,
+            control,
+            follower: Mutex::new(Some(follower)),
+        })
+    }
+
+    /// Target health as DescribeTargetHealth reports it.
+    pub fn health(&self) -> Arc<HealthBoard> {
+        self.board.clone()
+    }
+
+    /// Stop accepting on every listener, stop health checks, and let requests in flight
+    /// finish for a few seconds before returning.
+    pub async fn shutdown(&self) {
+        if let Some(follower) = lock(&self.follower).take() {
+            follower.abort();
+        }
+        let drained = lock(&self.control).shut_down();
+        if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+            tracing::warn!("connections still open after the shutdown grace period; closing them");
+        }
+    }
+}
+
+/// Lock a mutex, recovering the data if a panicking holder poisoned it: the guarded
+/// state is rebuilt from the next snapshot anyway, so a poisoned value is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

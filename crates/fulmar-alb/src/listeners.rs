@@ -1,0 +1,169 @@
+//! Listener sockets: bind what a snapshot adds, stop accepting on what it removes, leave
+//! the rest alone; and serve each accepted connection with hyper's HTTP/1.1 server.
+//!
+//! A listener that cannot bind (EACCES below 1024, EADDRINUSE, ...) is logged with its
+//! ARN, address and reason and simply stays unbound; every later snapshot retries it.
+//! A removed listener stops accepting at once; its open connections finish the request
+//! they are serving and then close.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use socket2::{Domain, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use crate::alb::Alb;
+use crate::error::Error;
+use crate::phases::{self, Connection};
+use crate::snapshot::Snapshot;
+
+/// Pending connections the kernel may queue per listener.
+const BACKLOG: i32 = 1024;
+
+/// The listener sockets currently accepting, by listener ARN.
+#[derive(Default)]
+pub(crate) struct Sockets {
+    open: HashMap<String, Open>,
+}
+
+struct Open {
+    address: SocketAddr,
+    /// Set to `true` to stop accepting and close this listener's connections gracefully.
+    stop: watch::Sender<bool>,
+}
+
+impl Sockets {
+    pub fn reconcile(&mut self, snapshot: &Snapshot, alb: &Arc<Alb>, alive: &mpsc::Sender<()>) {
+        self.open.retain(|arn, open| {
+            let keep = snapshot.listeners.get(arn).is_some_and(|l| l.address == open.address);
+            if !keep {
+                tracing::info!(listener = %arn, address = %open.address, "listener stops accepting");
+                let _ = open.stop.send(true);
+            }
+            keep
+        });
+        for listener in snapshot.listeners.values() {
+            if self.open.contains_key(&listener.arn) {
+                continue;
+            }
+            match bind(&listener.arn, listener.address) {
+                Ok(socket) => {
+                    tracing::info!(listener = %listener.arn, address = %listener.address, "listener accepting");
+                    let (stop, stopped) = watch::channel(false);
+                    tokio::spawn(accept_loop(
+                        socket,
+                        listener.arn.clone(),
+                        alb.clone(),
+                        stopped,
+                        alive.clone(),
+                    ));
+                    self.open.insert(
+                        listener.arn.clone(),
+                        Open {
+                            address: listener.address,
+                            stop,
+                        },
+                    );
+                }
+                Err(e) => tracing::error!(
+                    listener = %listener.arn,
+                    address = %listener.address,
+                    error = %e,
+                    "listener not serving; binding is retried on the next configuration change \
+                     (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+                ),
+            }
+        }
+    }
+
+    pub fn close_all(&mut self) {
+        for (_, open) in self.open.drain() {
+            let _ = open.stop.send(true);
+        }
+    }
+}
+
+fn bind(arn: &str, address: SocketAddr) -> Result<TcpListener, Error> {
+    let wrap = |source| Error::Bind {
+        listener: arn.to_owned(),
+        address,
+        source,
+    };
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None).map_err(wrap)?;
+    socket.set_reuse_address(true).map_err(wrap)?;
+    socket.set_nonblocking(true).map_err(wrap)?;
+    socket.bind(&address.into()).map_err(wrap)?;
+    socket.listen(BACKLOG).map_err(wrap)?;
+    TcpListener::from_std(socket.into()).map_err(wrap)
+}
+
+async fn accept_loop(
+    socket: TcpListener,
+    arn: String,
+    alb: Arc<Alb>,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    let arn: Arc<str> = arn.into();
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stop) => return,
+            accepted = socket.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(local) = stream.local_addr() else { continue };
+                    let conn = Connection { listener_arn: arn.clone(), client: peer, local };
+                    tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(listener = %arn, error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Serve one client connection until it closes, or until the listener stops (then the
+/// request in progress finishes and the connection closes).
+async fn serve(
+    stream: TcpStream,
+    conn: Connection,
+    alb: Arc<Alb>,
+    mut stop: watch::Receiver<bool>,
+    _alive: mpsc::Sender<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    let conn = Arc::new(conn);
+    let service = service_fn(move |req| {
+        let (alb, conn) = (alb.clone(), conn.clone());
+        async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopped(&mut stop) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}
+
+/// Resolves once the listener is told to stop (or its controller is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`; drop it here, inside this future.
+    let _ = stop.wait_for(|stopped| *stopped).await.map(|_| ());
+}

@@ -1,0 +1,138 @@
+//! The path of one HTTP request through a listener, as a fixed sequence of phases.
+//!
+//! [`handle`] drives any [`ProxyPhases`] implementation: it creates the request's
+//! [`RequestContext`], then runs `route`, `select_target`, `upstream_request`, the
+//! exchange with the target (`send`), and `upstream_response` or `upstream_failure`.
+//! Each phase may end the request early by answering itself ([`Next::Respond`]). The
+//! ALB's implementation is [`crate::alb::Alb`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fulmar_model::Target;
+use http::{Request, Response};
+use http_body_util::combinators::BoxBody;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::snapshot::{CompiledTargetGroup, Snapshot};
+
+/// Every body the data plane sends, to clients and to targets.
+pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
+
+/// What a phase decided: carry on with a value, or answer the client now.
+pub(crate) enum Next<T> {
+    Continue(T),
+    Respond(Response<Body>),
+}
+
+/// Facts about the client connection a request arrived on.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub listener_arn: Arc<str>,
+    /// The client's address (source-ip conditions, X-Forwarded-For).
+    pub client: SocketAddr,
+    /// The listener address the client connected to.
+    pub local: SocketAddr,
+}
+
+/// Why the exchange with a target produced no response.
+#[derive(Debug)]
+pub(crate) enum UpstreamFailure {
+    /// Refused, reset, closed early or answered with something that is not HTTP.
+    Failed(String),
+    /// No response head within the load balancer's idle timeout (or connect timeout).
+    TimedOut,
+}
+
+/// One request's state, from its arrival to its response.
+pub(crate) struct RequestContext {
+    /// The configuration this request sees from start to end.
+    pub snapshot: Arc<Snapshot>,
+    pub listener_arn: Arc<str>,
+    pub client: SocketAddr,
+    /// The listener's port (X-Forwarded-Port, redirects).
+    pub listener_port: u16,
+    pub received: Instant,
+    /// The matched rule's priority; `None` for the default rule (logging).
+    pub rule_priority: Option<u32>,
+    /// Set by `route` when the action forwards.
+    pub target_group: Option<Arc<CompiledTargetGroup>>,
+    /// Set by `select_target`.
+    pub target: Option<Target>,
+    /// The chosen target's socket address, set with `target`.
+    pub target_addr: Option<SocketAddr>,
+    /// How long the target may take to answer (the load balancer's idle timeout).
+    pub upstream_timeout: Duration,
+}
+
+/// The phases of one request through an ALB listener. Each runs at most once, in the
+/// order declared here.
+pub(crate) trait ProxyPhases: Send + Sync + 'static {
+    /// Runs first, as soon as the request head is parsed: capture the current snapshot
+    /// and the connection facts. Everything later reads the snapshot taken here.
+    fn new_context(&self, conn: &Connection) -> RequestContext;
+
+    /// Runs second: evaluate the listener's rules. `Respond` answers fixed-response and
+    /// redirect actions (and requests on a listener that has just been removed);
+    /// `Continue` means forward, with `ctx.target_group` set.
+    fn route(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()>;
+
+    /// Runs after `route` chose to forward: pick the target (stickiness, then round
+    /// robin over routable targets) into `ctx.target`. `Respond` is the 503 an ALB
+    /// sends when the target group has no target.
+    fn select_target(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()>;
+
+    /// Runs just before the request leaves for the target: rewrite the head (URI,
+    /// hop-by-hop headers, X-Forwarded-*, X-Amzn-Trace-Id).
+    fn upstream_request(&self, head: &mut http::request::Parts, ctx: &RequestContext);
+
+    /// The exchange with the target: resolves to the response head (its body streams
+    /// on) or to why there is none.
+    fn send(
+        &self,
+        req: Request<Body>,
+        ctx: &RequestContext,
+    ) -> impl Future<Output = Result<Response<Incoming>, UpstreamFailure>> + Send;
+
+    /// Runs when the target's response head arrived, before it goes to the client:
+    /// strip hop-by-hop headers, set stickiness cookies.
+    fn upstream_response(&self, resp: &mut Response<Body>, ctx: &RequestContext);
+
+    /// Runs instead of `upstream_response` when the target gave no response: the load
+    /// balancer's own answer (502 or 504).
+    fn upstream_failure(&self, failure: UpstreamFailure, ctx: &RequestContext) -> Response<Body>;
+}
+
+/// Run one request through the phases of `p`.
+pub(crate) async fn handle<P: ProxyPhases>(
+    p: &P,
+    req: Request<Incoming>,
+    conn: &Connection,
+) -> Response<Body> {
+    let mut ctx = p.new_context(conn);
+    if let Next::Respond(resp) = p.route(&req, &mut ctx) {
+        return resp;
+    }
+    if let Next::Respond(resp) = p.select_target(&req, &mut ctx) {
+        return resp;
+    }
+    let (mut head, body) = req.into_parts();
+    p.upstream_request(&mut head, &ctx);
+    let upstream = Request::from_parts(head, body.boxed());
+    match p.send(upstream, &ctx).await {
+        Ok(resp) => {
+            let mut resp = resp.map(|b| b.boxed());
+            p.upstream_response(&mut resp, &ctx);
+            resp
+        }
+        Err(failure) => {
+            tracing::debug!(listener = %ctx.listener_arn, target = ?ctx.target, ?failure,
+                elapsed_ms = ctx.received.elapsed().as_millis() as u64, "target failed");
+            p.upstream_failure(failure, &ctx)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The compiled form of one configuration snapshot: what the request path reads.
+//!
+//! A [`Snapshot`] is built once per committed configuration and published through an
+//! `ArcSwap`; a request loads it once at its start and uses that one view throughout,
+//! so a rule change applies to the very next request, even on an open keep-alive
+//! connection, and no request ever waits for the control plane.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fulmar_model::{Config, LoadBalancer, TargetGroup};
+use fulmar_routing::rules::RuleTable;
+
+use crate::health::GroupHealth;
+
+/// The ALB's `idle_timeout.timeout_seconds` default.
+const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
+/// The target group's `stickiness.lb_cookie.duration_seconds` default.
+const DEFAULT_STICKINESS_SECONDS: u64 = 86_400;
+
+/// Every HTTP listener and target group of one configuration, ready for requests.
+#[derive(Default)]
+pub(crate) struct Snapshot {
+    /// HTTP listeners of application load balancers, by listener ARN.
+    pub listeners: HashMap<String, CompiledListener>,
+    /// Every target group, by ARN.
+    pub target_groups: HashMap<String, Arc<CompiledTargetGroup>>,
+}
+
+/// One listener: where it binds and how it routes.
+pub(crate) struct CompiledListener {
+    pub arn: String,
+    pub address: SocketAddr,
+    pub rules: RuleTable,
+    /// The load balancer's `idle_timeout.timeout_seconds`: how long a target may take
+    /// to answer before the client gets a 504.
+    pub idle_timeout: Duration,
+}
+
+/// One target group as the request path needs it; the live health (and the round-robin
+/// cursor) is shared with the health checker and survives snapshots.
+pub(crate) struct CompiledTargetGroup {
+    pub arn: String,
+    /// `Some(duration)` when `lb_cookie` stickiness is enabled.
+    pub stickiness: Option<Duration>,
+    pub health: Arc<GroupHealth>,
+}
+
+impl Snapshot {
+    /// Compile `config`; `groups` holds the live health of every target group in it.
+    pub fn compile(config: &Config, groups: &HashMap<String, Arc<GroupHealth>>) -> Snapshot {
+        let mut listeners = HashMap::new();
+        for lb in config.load_balancers.values() {
+            if lb.kind != "application" {
+                continue;
+            }
+            let idle_timeout = Duration::from_secs(
+                attribute(&lb.attributes, "idle_timeout.timeout_seconds")
+                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS),
+            );
+            for l in config.listeners_of(&lb.arn) {
+                if l.protocol != "HTTP" {
+                    tracing::debug!(listener = %l.arn, protocol = %l.protocol, "listener protocol not served yet");
+                    continue;
+                }
+                let rules = RuleTable::new(l, config.rules_of(&l.arn).map(|r| &**r));
+                listeners.insert(
+                    l.arn.clone(),
+                    CompiledListener {
+                        arn: l.arn.clone(),
+                        address: listener_address(lb, l.port),
+                        rules,
+                        idle_timeout,
+                    },
+                );
+            }
+        }
+        let target_groups = config
+            .target_groups
+            .values()
+            .filter_map(|tg| {
+                let health = groups.get(&tg.arn)?.clone();
+                Some((
+                    tg.arn.clone(),
+                    Arc::new(CompiledTargetGroup {
+                        arn: tg.arn.clone(),
+                        stickiness: stickiness(tg),
+                        health,
+                    }),
+                ))
+            })
+            .collect();
+        Snapshot {
+            listeners,
+            target_groups,
+        }
+    }
+}
+
+fn listener_address(lb: &LoadBalancer, port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(lb.address, port))
+}
+
+/// `Some(duration)` when the group has `lb_cookie` stickiness enabled.
+fn stickiness(tg: &TargetGroup) -> Option<Duration> {
+    let enabled = tg.attribute("stickiness.enabled") == Some("true");
+    let lb_cookie = tg.attribute("stickiness.type").unwrap_or("lb_cookie") == "lb_cookie";
+    (enabled && lb_cookie).then(|| {
+        Duration::from_secs(
+            attribute(&tg.attributes, "stickiness.lb_cookie.duration_seconds")
+                .unwrap_or(DEFAULT_STICKINESS_SECONDS),
+        )
+    })
+}
+
+/// A numeric attribute; `None` when absent or not a number (the API validated it).
+pub(crate) fn attribute(
+    attributes: &std::collections::BTreeMap<String, String>,
+    key: &str,
+) -> Option<u64> {
+    attributes.get(key)?.trim().parse().ok()
+}
