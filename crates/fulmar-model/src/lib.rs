@@ -7,6 +7,7 @@
 
 pub mod ec2;
 pub mod elbv2;
+pub mod route53;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +42,12 @@ pub struct Config {
     pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
     pub listeners: BTreeMap<String, Arc<Listener>>,
     pub rules: BTreeMap<String, Arc<Rule>>,
+    pub hosted_zones: BTreeMap<String, Arc<route53::HostedZone>>,
+    /// Keyed by [`route53::RecordSet::key`]: `<zone>/<name>/<type>/<set identifier>`.
+    pub record_sets: BTreeMap<String, Arc<route53::RecordSet>>,
+    pub health_checks: BTreeMap<String, Arc<route53::HealthCheck>>,
+    pub cidr_collections: BTreeMap<String, Arc<route53::CidrCollection>>,
+    pub changes: BTreeMap<String, Arc<route53::Change>>,
 }
 
 /// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
@@ -53,10 +60,15 @@ pub enum Kind {
     TargetGroup,
     Listener,
     Rule,
+    HostedZone,
+    RecordSet,
+    HealthCheck,
+    CidrCollection,
+    Change,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -64,6 +76,11 @@ impl Kind {
         Kind::TargetGroup,
         Kind::Listener,
         Kind::Rule,
+        Kind::HostedZone,
+        Kind::RecordSet,
+        Kind::HealthCheck,
+        Kind::CidrCollection,
+        Kind::Change,
     ];
 
     /// The key prefix of this kind in the store.
@@ -76,6 +93,11 @@ impl Kind {
             Kind::TargetGroup => "elbv2/tg/",
             Kind::Listener => "elbv2/listener/",
             Kind::Rule => "elbv2/rule/",
+            Kind::HostedZone => "route53/zone/",
+            Kind::RecordSet => "route53/rrset/",
+            Kind::HealthCheck => "route53/healthcheck/",
+            Kind::CidrCollection => "route53/cidr/",
+            Kind::Change => "route53/change/",
         }
     }
 
@@ -150,6 +172,26 @@ impl Config {
                 let v: Rule = serde_json::from_slice(json)?;
                 self.rules.insert(v.arn.clone(), Arc::new(v));
             }
+            Kind::HostedZone => {
+                let v: route53::HostedZone = serde_json::from_slice(json)?;
+                self.hosted_zones.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::RecordSet => {
+                let v: route53::RecordSet = serde_json::from_slice(json)?;
+                self.record_sets.insert(v.key(), Arc::new(v));
+            }
+            Kind::HealthCheck => {
+                let v: route53::HealthCheck = serde_json::from_slice(json)?;
+                self.health_checks.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::CidrCollection => {
+                let v: route53::CidrCollection = serde_json::from_slice(json)?;
+                self.cidr_collections.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::Change => {
+                let v: route53::Change = serde_json::from_slice(json)?;
+                self.changes.insert(v.id.clone(), Arc::new(v));
+            }
         }
         Ok(())
     }
@@ -168,6 +210,11 @@ impl Config {
             Kind::TargetGroup => self.target_groups.get(id).map(|v| enc(&**v)),
             Kind::Listener => self.listeners.get(id).map(|v| enc(&**v)),
             Kind::Rule => self.rules.get(id).map(|v| enc(&**v)),
+            Kind::HostedZone => self.hosted_zones.get(id).map(|v| enc(&**v)),
+            Kind::RecordSet => self.record_sets.get(id).map(|v| enc(&**v)),
+            Kind::HealthCheck => self.health_checks.get(id).map(|v| enc(&**v)),
+            Kind::CidrCollection => self.cidr_collections.get(id).map(|v| enc(&**v)),
+            Kind::Change => self.changes.get(id).map(|v| enc(&**v)),
         }
     }
 }
