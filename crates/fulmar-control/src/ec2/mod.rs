@@ -22,6 +22,10 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
             Ok(fulmar_aws::xml::response(Flavour::Ec2, &req.action, Service::Ec2.namespace(), request_id, &output))
         }};
     }
+    // Every EC2 call takes DryRun: check the call would be allowed, change nothing.
+    if req.param("DryRun").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(AwsError::new("DryRunOperation", 412, "Request would have succeeded, but DryRun flag is set."));
+    }
     match req.action.as_str() {
         "CreateVpc" => op!(vpcs::create_vpc),
         "DescribeVpcs" => op!(vpcs::describe_vpcs),

@@ -350,7 +350,8 @@ pub struct PermissionIn {
     ip_ranges: Vec<IpRangeIn>,
     #[serde(default)]
     ipv6_ranges: Vec<Ipv6RangeIn>,
-    #[serde(default)]
+    /// `UserIdGroupPairs`, whose wire name in the ec2 protocol is `Groups`.
+    #[serde(default, rename = "Groups")]
     user_id_group_pairs: Vec<GroupPairIn>,
     #[serde(default)]
     prefix_list_ids: Vec<PrefixListIn>,
