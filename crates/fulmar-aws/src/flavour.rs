@@ -3,9 +3,9 @@
 /// Which AWS wire protocol a service speaks; it decides how requests are parsed,
 /// how response documents are shaped and which codes authentication errors carry.
 ///
-/// Only the two Query-family protocols exist today. `RestXml` (Route 53) and
-/// `Json` (ACM) are expected to join as further variants; code matching on this
-/// enum should not assume the list is closed.
+/// The two Query-family protocols and `rest-xml` (Route 53) exist today; `Json`
+/// (ACM) is expected to join as a further variant, so code matching on this enum
+/// should not assume the list is closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavour {
     /// The `query` protocol (elbv2, IAM, STS): lists as `Name.member.N`, responses
@@ -14,4 +14,9 @@ pub enum Flavour {
     /// The `ec2` protocol: lists as `Name.N`, responses carry `<requestId>` and no
     /// result wrapper, lists of `<item>`, errors in `<Response><Errors>`.
     Ec2,
+    /// The `rest-xml` protocol (Route 53): the operation is chosen by method and
+    /// path, inputs come from the path, the query string and an XML body; responses
+    /// are `<{Operation}Response>` with the output's members directly inside and
+    /// lists of elements named after the member type; errors in `<ErrorResponse>`.
+    RestXml,
 }

@@ -1,8 +1,8 @@
 //! Compatibility: botocore's own response parsers read Fulmar's documents.
 //!
-//! Renders success and error documents of both flavours, hands them to
-//! `botocore_parse.py` and lets botocore's `QueryParser` / `EC2QueryParser`
-//! decide. Skipped (with a note) where python3 with botocore is not installed;
+//! Renders success and error documents of every flavour, hands them to
+//! `botocore_parse.py` and lets botocore's `QueryParser` / `EC2QueryParser` /
+//! `RestXMLParser` decide. Skipped (with a note) where python3 with botocore is not installed;
 //! set `FULMAR_REQUIRE_BOTOCORE=1` to make that a failure.
 
 use fulmar_aws::{error_response, response, AuthError, AwsError, Flavour};
@@ -13,6 +13,71 @@ use std::process::{Command, Stdio};
 
 const ELB_NS: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
 const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+const R53_NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ZoneConfig {
+    comment: Option<String>,
+    private_zone: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase", rename = "HostedZone")]
+struct HostedZone {
+    id: String,
+    name: String,
+    caller_reference: String,
+    config: ZoneConfig,
+    resource_record_set_count: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListHostedZonesOutput {
+    hosted_zones: Vec<HostedZone>,
+    is_truncated: bool,
+    next_marker: Option<String>,
+    max_items: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename = "ResourceRecord")]
+struct ResourceRecord {
+    #[serde(rename = "Value")]
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase", rename = "ResourceRecordSet")]
+struct RecordSet {
+    name: String,
+    r#type: String,
+    #[serde(rename = "TTL")]
+    ttl: u32,
+    resource_records: Vec<ResourceRecord>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListRecordSetsOutput {
+    resource_record_sets: Vec<RecordSet>,
+    is_truncated: bool,
+    max_items: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase", rename = "member")]
+struct CidrBlock {
+    cidr_block: String,
+    location_name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListCidrBlocksOutput {
+    cidr_blocks: Vec<CidrBlock>,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -116,7 +181,98 @@ fn cases() -> Vec<Value> {
         }],
         next_token: None,
     };
+    let zones = ListHostedZonesOutput {
+        hosted_zones: vec![HostedZone {
+            id: "/hostedzone/Z1".into(),
+            name: "example.com.".into(),
+            caller_reference: "ref & co".into(),
+            config: ZoneConfig {
+                comment: None,
+                private_zone: false,
+            },
+            resource_record_set_count: 2,
+        }],
+        is_truncated: true,
+        next_marker: Some("Z2".into()),
+        max_items: "1".into(),
+    };
+    let rrsets = ListRecordSetsOutput {
+        resource_record_sets: vec![RecordSet {
+            name: "\\052.example.com.".into(),
+            r#type: "A".into(),
+            ttl: 60,
+            resource_records: vec![
+                ResourceRecord {
+                    value: "192.0.2.1".into(),
+                },
+                ResourceRecord {
+                    value: "192.0.2.2".into(),
+                },
+            ],
+        }],
+        is_truncated: false,
+        max_items: "300".into(),
+    };
+    let blocks = ListCidrBlocksOutput {
+        cidr_blocks: vec![CidrBlock {
+            cidr_block: "192.0.2.0/24".into(),
+            location_name: "office".into(),
+        }],
+    };
     vec![
+        json!({
+            "service": "route53", "operation": "ListHostedZones", "status": 200,
+            "body": response(Flavour::RestXml, "ListHostedZones", R53_NS, "rid-r1", &zones),
+            "expect": {
+                "HostedZones": [{"Id": "/hostedzone/Z1", "Name": "example.com.", "CallerReference": "ref & co",
+                                 "Config": {"PrivateZone": false}, "ResourceRecordSetCount": 2}],
+                "IsTruncated": true, "NextMarker": "Z2", "MaxItems": "1",
+            },
+        }),
+        json!({
+            "service": "route53", "operation": "ListResourceRecordSets", "status": 200,
+            "body": response(Flavour::RestXml, "ListResourceRecordSets", R53_NS, "rid-r2", &rrsets),
+            "expect": {
+                "ResourceRecordSets": [{"Name": "\\052.example.com.", "Type": "A", "TTL": 60,
+                    "ResourceRecords": [{"Value": "192.0.2.1"}, {"Value": "192.0.2.2"}]}],
+                "IsTruncated": false, "MaxItems": "300",
+            },
+        }),
+        json!({
+            "service": "route53", "operation": "ListCidrBlocks", "status": 200,
+            "body": response(Flavour::RestXml, "ListCidrBlocks", R53_NS, "rid-r3", &blocks),
+            "expect": {"CidrBlocks": [{"CidrBlock": "192.0.2.0/24", "LocationName": "office"}]},
+        }),
+        json!({
+            "service": "route53", "operation": "DeleteHealthCheck", "status": 200,
+            "body": response(Flavour::RestXml, "DeleteHealthCheck", R53_NS, "rid-r4", &()),
+            "expect": {"ResponseMetadata": {"HTTPStatusCode": 200}},
+        }),
+        error_case(
+            "route53",
+            "GetHostedZone",
+            Flavour::RestXml,
+            R53_NS,
+            &AwsError::new("NoSuchHostedZone", 404, "No hosted zone found with ID: Z9"),
+        ),
+        error_case(
+            "route53",
+            "ChangeResourceRecordSets",
+            Flavour::RestXml,
+            R53_NS,
+            &AwsError::new(
+                "InvalidChangeBatch",
+                400,
+                "[Tried to create resource record set [name='a.example.com.', type='A'] but it already exists]",
+            ),
+        ),
+        error_case(
+            "route53",
+            "ListHostedZones",
+            Flavour::RestXml,
+            R53_NS,
+            &AuthError::BadSignature.to_aws(Flavour::RestXml),
+        ),
         json!({
             "service": "elbv2", "operation": "DescribeLoadBalancers", "status": 200,
             "body": response(Flavour::Query, "DescribeLoadBalancers", ELB_NS, "rid-1", &lbs),

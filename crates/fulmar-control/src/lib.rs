@@ -1,6 +1,7 @@
-//! Fulmar's control plane: the ELBv2 and EC2 API operations.
+//! Fulmar's control plane: the ELBv2, EC2 and Route 53 API operations.
 //!
-//! A call arrives as a verified Query-protocol request ([`Control::handle`]). It runs
+//! A call arrives as a verified Query-protocol request ([`Control::handle`]) or a
+//! rest-xml request routed by method and path ([`Control::handle_rest`]). It runs
 //! against a [`Txn`], a private copy of the configuration that records which
 //! resources it touched. When the operation succeeds, the touched documents are
 //! committed to the [`Store`] as one atomic, durable batch; only then does the copy
@@ -10,6 +11,7 @@
 mod ec2;
 mod elbv2;
 mod ids;
+mod route53;
 mod shapes;
 mod txn;
 
@@ -22,6 +24,7 @@ use fulmar_routing::health::TargetHealth;
 use fulmar_store::{Op, Store};
 use tokio::sync::watch;
 
+pub use route53::{DnsAnswerer, Observation, Route53HealthView};
 pub use txn::Txn;
 
 /// The AWS services the control plane answers, chosen by the SigV4 scope's service name.
@@ -29,6 +32,7 @@ pub use txn::Txn;
 pub enum Service {
     Elbv2,
     Ec2,
+    Route53,
 }
 
 impl Service {
@@ -37,6 +41,7 @@ impl Service {
         match name {
             "elasticloadbalancing" => Some(Service::Elbv2),
             "ec2" => Some(Service::Ec2),
+            "route53" => Some(Service::Route53),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl Service {
         match self {
             Service::Elbv2 => Flavour::Query,
             Service::Ec2 => Flavour::Ec2,
+            Service::Route53 => Flavour::RestXml,
         }
     }
 
@@ -52,6 +58,7 @@ impl Service {
         match self {
             Service::Elbv2 => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
             Service::Ec2 => "http://ec2.amazonaws.com/doc/2016-11-15/",
+            Service::Route53 => "https://route53.amazonaws.com/doc/2013-04-01/",
         }
     }
 }
@@ -72,10 +79,11 @@ pub trait HealthView: Send + Sync {
     fn draining(&self, target_group_arn: &str) -> Vec<Target>;
 }
 
-/// An API answer: HTTP status and XML body.
+/// An API answer: HTTP status, extra headers (`Location`, `x-amzn-RequestId`) and XML body.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -94,6 +102,7 @@ pub struct Control {
     publish: watch::Sender<Arc<Config>>,
     settings: Settings,
     health: OnceLock<Arc<dyn HealthView>>,
+    route53: route53::Views,
 }
 
 impl Control {
@@ -117,6 +126,7 @@ impl Control {
             publish,
             settings,
             health: OnceLock::new(),
+            route53: route53::Views::default(),
         };
         Ok((control, rx))
     }
@@ -124,6 +134,18 @@ impl Control {
     /// Connect the data plane's health checker (once, after the data plane starts).
     pub fn set_health_view(&self, view: Arc<dyn HealthView>) {
         let _ = self.health.set(view);
+    }
+
+    /// Connect the Route 53 health checker, which GetHealthCheckStatus and
+    /// GetHealthCheckLastFailureReason read (once, after it starts).
+    pub fn set_route53_health_view(&self, view: Arc<dyn Route53HealthView>) {
+        let _ = self.route53.health.set(view);
+    }
+
+    /// Connect the DNS server that answers TestDNSAnswer (once, after it starts);
+    /// until then TestDNSAnswer answers from the stored simple records.
+    pub fn set_dns_answerer(&self, answerer: Arc<dyn DnsAnswerer>) {
+        let _ = self.route53.dns.set(answerer);
     }
 
     /// The current configuration (a copy; cheap, values are shared).
@@ -159,24 +181,53 @@ impl Control {
     /// Run one verified API call for `service` in `region` and render the answer.
     pub fn handle(&self, service: Service, region: &str, body: &[u8]) -> Reply {
         let request_id = fulmar_aws::xml::request_id();
-        let result = QueryRequest::parse(body).and_then(|req| self.run(service, region, &req, &request_id));
+        let result = QueryRequest::parse(body).and_then(|req| self.run_query(service, region, &req, &request_id));
         match result {
-            Ok(body) => Reply { status: 200, body },
-            Err(err) => Reply {
-                status: err.status,
-                body: fulmar_aws::xml::error_response(service.flavour(), service.namespace(), &request_id, &err),
-            },
+            Ok(body) => Reply { status: 200, headers: Vec::new(), body },
+            Err(err) => error_reply(service, &request_id, &err),
         }
     }
 
-    fn run(&self, service: Service, region: &str, req: &QueryRequest, request_id: &str) -> Result<String, AwsError> {
+    /// Run one verified rest-xml call (Route 53): routed by `method` and `path`,
+    /// inputs from the path, the `query` string and the XML `body`.
+    pub fn handle_rest(
+        &self,
+        service: Service,
+        region: &str,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
+        let request_id = fulmar_aws::xml::request_id();
+        let routes = match service {
+            Service::Route53 => route53::ROUTES,
+            Service::Elbv2 | Service::Ec2 => &[],
+        };
+        let result = fulmar_aws::RestRequest::parse(routes, method, path, query, body)
+            .and_then(|req| self.run(region, |txn| route53::dispatch(txn, &req, &request_id, &self.route53)));
+        let mut reply = match result {
+            Ok(reply) => reply,
+            Err(err) => error_reply(service, &request_id, &err),
+        };
+        reply.headers.push(("x-amzn-RequestId".to_string(), request_id));
+        reply
+    }
+
+    fn run_query(&self, service: Service, region: &str, req: &QueryRequest, request_id: &str) -> Result<String, AwsError> {
+        self.run(region, |txn| match service {
+            Service::Elbv2 => elbv2::dispatch(txn, req, request_id),
+            Service::Ec2 => ec2::dispatch(txn, req, request_id),
+            Service::Route53 => Err(AwsError::new("InvalidAction", 400, "Route 53 speaks rest-xml, not the Query protocol")),
+        })
+    }
+
+    /// Run `op` on a transaction; commit what it touched, then publish.
+    fn run<T>(&self, region: &str, op: impl FnOnce(&mut Txn) -> Result<T, AwsError>) -> Result<T, AwsError> {
         let mut current = self.lock();
         let mut txn = Txn::new(current.clone(), region, &self.settings, self.health.get().cloned());
         ec2::ensure_default_vpc(&mut txn);
-        let body = match service {
-            Service::Elbv2 => elbv2::dispatch(&mut txn, req, request_id)?,
-            Service::Ec2 => ec2::dispatch(&mut txn, req, request_id)?,
-        };
+        let body = op(&mut txn)?;
         let (config, dirty) = txn.finish();
         if dirty.is_empty() {
             return Ok(body);
@@ -196,5 +247,13 @@ impl Control {
         drop(current);
         self.publish.send_replace(Arc::new(config));
         Ok(body)
+    }
+}
+
+fn error_reply(service: Service, request_id: &str, err: &AwsError) -> Reply {
+    Reply {
+        status: err.status,
+        headers: Vec::new(),
+        body: fulmar_aws::xml::error_response(service.flavour(), service.namespace(), request_id, err),
     }
 }

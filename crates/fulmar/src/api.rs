@@ -102,13 +102,34 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         let xml = fulmar_aws::xml::error_response(service.flavour(), service.namespace(), &id, &err);
         return Ok(reply(400, "text/xml", xml));
     };
-    // GET requests carry their parameters in the query string.
-    let params: Bytes = if body.is_empty() { Bytes::from(parts.uri.query().unwrap_or("").to_string()) } else { body };
     let control2 = control.clone();
     let region = scope.region.clone();
-    let answer = tokio::task::spawn_blocking(move || control2.handle(service, &region, &params)).await;
+    let answer = if service.flavour() == fulmar_aws::Flavour::RestXml {
+        let method = parts.method.as_str().to_string();
+        let path = parts.uri.path().to_string();
+        let query = parts.uri.query().map(str::to_string);
+        tokio::task::spawn_blocking(move || {
+            control2.handle_rest(service, &region, &method, &path, query.as_deref(), &body)
+        })
+        .await
+    } else {
+        // GET requests carry their parameters in the query string.
+        let params: Bytes =
+            if body.is_empty() { Bytes::from(parts.uri.query().unwrap_or("").to_string()) } else { body };
+        tokio::task::spawn_blocking(move || control2.handle(service, &region, &params)).await
+    };
     Ok(match answer {
-        Ok(r) => reply(r.status, "text/xml", r.body),
+        Ok(r) => {
+            let mut resp = reply(r.status, "text/xml", r.body);
+            for (name, value) in r.headers {
+                if let (Ok(n), Ok(v)) =
+                    (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
+                {
+                    resp.headers_mut().append(n, v);
+                }
+            }
+            resp
+        }
         Err(_) => reply(500, "text/plain", "internal error"),
     })
 }

@@ -2,6 +2,7 @@
 //! control plane, the store and the ALB data plane together.
 
 mod api;
+mod glue;
 mod serve;
 
 use clap::{Parser, Subcommand};

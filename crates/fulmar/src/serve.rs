@@ -9,10 +9,10 @@ use anyhow::Context;
 use clap::Args;
 
 use fulmar_alb::DataPlane;
-use fulmar_control::{Control, HealthView, Settings};
-use fulmar_model::Target;
-use fulmar_routing::health::TargetHealth;
+use fulmar_control::{Control, Settings};
 use fulmar_store::RedbStore;
+
+use crate::glue;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Address of the AWS API endpoint (point the aws CLI's --endpoint-url here).
     #[arg(long, default_value = "127.0.0.1:4566")]
     pub api_addr: SocketAddr,
+    /// Address of the authoritative DNS server for Route 53 zones and load balancer
+    /// names (UDP and TCP): `dig @127.0.0.1 -p 8053 NAME`.
+    #[arg(long, default_value = "127.0.0.1:8053")]
+    pub dns_addr: SocketAddr,
     /// Loopback range from which each load balancer gets its own address.
     #[arg(long, default_value = "127.10.0.0/16")]
     pub lb_address_pool: ipnet::Ipv4Net,
@@ -31,18 +35,6 @@ pub struct ServeArgs {
     /// Data-plane and API worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
-}
-
-/// DescribeTargetHealth reads the data plane's health board through this adapter.
-struct BoardView(Arc<fulmar_alb::HealthBoard>);
-
-impl HealthView for BoardView {
-    fn target_health(&self, target_group_arn: &str, target: &Target) -> TargetHealth {
-        self.0.target_health(target_group_arn, target)
-    }
-    fn draining(&self, target_group_arn: &str) -> Vec<Target> {
-        self.0.draining(target_group_arn)
-    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -67,18 +59,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let control = Arc::new(control);
 
     let cookie_key = node_key(&args.data_dir.join("cookie.key"))?;
-    let data_plane = DataPlane::start(config_rx, fulmar_alb::Options { cookie_key });
-    control.set_health_view(Arc::new(BoardView(data_plane.health())));
+    let data_plane = DataPlane::start(config_rx.clone(), fulmar_alb::Options { cookie_key });
+    control.set_health_view(Arc::new(glue::AlbHealth(data_plane.health())));
+
+    let prober = fulmar_r53health::HealthChecker::start(config_rx.clone(), fulmar_r53health::Options::default());
+    control.set_route53_health_view(Arc::new(glue::Route53Health(prober.board())));
+    let oracle = glue::DnsHealth { checks: prober.board(), targets: data_plane.health(), config: config_rx.clone() };
+    let dns = fulmar_dns::DnsServer::start(args.dns_addr, config_rx, Arc::new(oracle), fulmar_dns::Options::default())
+        .with_context(|| format!("binding the DNS address {}", args.dns_addr))?;
+    let answers = Arc::new(glue::DnsAnswers::default());
+    let _ = answers.0.set(dns.clone());
+    control.set_dns_answerer(answers);
 
     let listener = tokio::net::TcpListener::bind(args.api_addr)
         .await
         .with_context(|| format!("binding the API address {}", args.api_addr))?;
-    tracing::info!(api = %args.api_addr, data_dir = %args.data_dir.display(), pool = %args.lb_address_pool, "fulmar is ready");
+    tracing::info!(api = %args.api_addr, dns = %args.dns_addr, data_dir = %args.data_dir.display(), pool = %args.lb_address_pool, "fulmar is ready");
     let api = tokio::spawn(crate::api::serve(listener, control.clone()));
 
     shutdown_signal().await;
     tracing::info!("shutting down");
     api.abort();
+    dns.shutdown();
+    drop(prober);
     data_plane.shutdown().await;
     Ok(())
 }

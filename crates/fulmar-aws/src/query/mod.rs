@@ -95,7 +95,7 @@ impl QueryRequest {
                 "The action {} is not valid for this web service.",
                 self.action
             ),
-            Flavour::Query => format!(
+            Flavour::Query | Flavour::RestXml => format!(
                 "Could not find operation {} for version {}",
                 self.action,
                 self.version.as_deref().unwrap_or("NO_VERSION_SPECIFIED")

@@ -79,11 +79,11 @@ impl AuthError {
     /// EC2 answers unknown keys and bad signatures with `AuthFailure` (401) and
     /// skew with `RequestExpired` (400, "Request has expired."); for an unsigned
     /// request we send `MissingAuthenticationToken` with 401, which is a choice,
-    /// not observed behaviour.
+    /// not observed behaviour. Route 53 (`rest-xml`) answers as the Query services do.
     pub fn to_aws(&self, flavour: Flavour) -> AwsError {
         const EC2_AUTH: &str = "AWS was not able to validate the provided access credentials";
         match (self, flavour) {
-            (AuthError::Missing, Flavour::Query) => AwsError::new(
+            (AuthError::Missing, Flavour::Query | Flavour::RestXml) => AwsError::new(
                 "MissingAuthenticationToken",
                 403,
                 "Request is missing Authentication Token",
@@ -93,12 +93,12 @@ impl AuthError {
                 401,
                 "The request must contain either a valid (registered) AWS access key ID or X.509 certificate.",
             ),
-            (AuthError::UnknownKey, Flavour::Query) => AwsError::new(
+            (AuthError::UnknownKey, Flavour::Query | Flavour::RestXml) => AwsError::new(
                 "InvalidClientTokenId",
                 403,
                 "The security token included in the request is invalid.",
             ),
-            (AuthError::BadSignature, Flavour::Query) => AwsError::new(
+            (AuthError::BadSignature, Flavour::Query | Flavour::RestXml) => AwsError::new(
                 "SignatureDoesNotMatch",
                 403,
                 "The request signature we calculated does not match the signature you provided. \
@@ -108,7 +108,7 @@ impl AuthError {
             (AuthError::UnknownKey | AuthError::BadSignature, Flavour::Ec2) => {
                 AwsError::new("AuthFailure", 401, EC2_AUTH)
             }
-            (AuthError::Expired, Flavour::Query) => AwsError::new(
+            (AuthError::Expired, Flavour::Query | Flavour::RestXml) => AwsError::new(
                 "SignatureDoesNotMatch",
                 403,
                 "Signature expired: the request date is more than 15 minutes from the server's \

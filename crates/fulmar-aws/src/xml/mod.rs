@@ -6,16 +6,19 @@
 //! with lists of `<member>`; errors as `<ErrorResponse><Error><Type>Sender|Receiver..`.
 //! Ec2 flavour: `<{Action}Response xmlns=..><requestId>..</requestId>..` with lists
 //! of `<item>`; errors as `<Response><Errors><Error>..</Errors><RequestID>..`.
+//! RestXml flavour (Route 53): `<{Operation}Response xmlns=..>` with the output's
+//! members directly inside and list items named by their type's serde name
+//! (`<HostedZones><HostedZone>..`); errors as the Query flavour's `<ErrorResponse>`.
 //! Element names are serde names, so output types rename their fields to the
-//! service's member names (`PascalCase` for elbv2, `camelCase` such as `vpcSet`
-//! for ec2).
+//! service's member names (`PascalCase` for elbv2 and Route 53, `camelCase` such as
+//! `vpcSet` for ec2).
 
 mod ser;
 #[cfg(test)]
 mod tests;
 
 use crate::{AwsError, Flavour};
-use ser::ElementSer;
+use ser::{ElementSer, Items};
 
 const PROLOGUE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
@@ -44,8 +47,9 @@ pub fn try_response<T: serde::Serialize>(
     result: &T,
 ) -> Result<String, AwsError> {
     let item = match flavour {
-        Flavour::Query => "member",
-        Flavour::Ec2 => "item",
+        Flavour::Query => Items::Named("member"),
+        Flavour::Ec2 => Items::Named("item"),
+        Flavour::RestXml => Items::ByType,
     };
     let mut body = String::new();
     result
@@ -53,6 +57,7 @@ pub fn try_response<T: serde::Serialize>(
             out: &mut body,
             name: None,
             item,
+            by_type: false,
         })
         .map_err(|e| AwsError::internal(format!("cannot render {action} result: {e}")))?;
     let mut out = String::with_capacity(body.len() + 256);
@@ -78,6 +83,7 @@ pub fn try_response<T: serde::Serialize>(
             out.push_str("</requestId>");
             out.push_str(&body);
         }
+        Flavour::RestXml => out.push_str(&body),
     }
     out.push_str(&format!("</{action}Response>"));
     Ok(out)
@@ -101,7 +107,7 @@ pub fn error_response(
         out.push_str("</Message>");
     };
     match flavour {
-        Flavour::Query => {
+        Flavour::Query | Flavour::RestXml => {
             out.push_str("<ErrorResponse xmlns=\"");
             escape_into(&mut out, namespace);
             out.push_str("\"><Error><Type>");

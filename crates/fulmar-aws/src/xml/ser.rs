@@ -3,7 +3,9 @@
 //! Each value is written as an element named by its serde name (struct field,
 //! variant): scalars as escaped text, structs as nested elements, `None` not at
 //! all, sequences as `<name><{item}>..</{item}>..</name>` with the flavour's item
-//! name (`member` or `item`) and `<name/>` when empty, maps as
+//! name (`member` or `item`; for rest-xml the serde name of the item's type, so a
+//! `Vec<HostedZone>` yields `<HostedZone>` items and a list of strings is a list of
+//! named newtypes such as `struct NameServer(String)`) and `<name/>` when empty, maps as
 //! `<entry><key>..</key><value>..</value></entry>`. The top-level value has no
 //! element of its own: a struct contributes only its fields.
 
@@ -22,12 +24,23 @@ impl ser::Error for SerError {
     }
 }
 
+/// How the elements of a sequence are named.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Items {
+    /// One fixed name for every item: `member` (query) or `item` (ec2).
+    Named(&'static str),
+    /// The serde name of the item's type (rest-xml): a struct's or newtype's name.
+    ByType,
+}
+
 /// Writes one value as the element `name` (or bare, at the top level).
 pub(crate) struct ElementSer<'o> {
     pub(crate) out: &'o mut String,
     pub(crate) name: Option<&'static str>,
-    /// The element name of list items: `member` (query) or `item` (ec2).
-    pub(crate) item: &'static str,
+    /// The element name of list items.
+    pub(crate) item: Items,
+    /// This value is a list item whose element is named by its type.
+    pub(crate) by_type: bool,
 }
 
 impl<'o> ElementSer<'o> {
@@ -48,6 +61,11 @@ impl<'o> ElementSer<'o> {
     }
 
     fn text(mut self, value: impl Display) -> Result<(), SerError> {
+        if self.by_type {
+            return Err(SerError(format!(
+                "a list item '{value}' has no element name: wrap it in a named newtype"
+            )));
+        }
         self.open();
         escape_into(self.out, &value.to_string());
         self.close();
@@ -59,7 +77,31 @@ impl<'o> ElementSer<'o> {
             out: self.out,
             name: Some(name),
             item: self.item,
+            by_type: false,
         }
+    }
+
+    /// The element of one list item.
+    fn item(&mut self) -> ElementSer<'_> {
+        let (name, by_type) = match self.item {
+            Items::Named(n) => (Some(n), false),
+            Items::ByType => (None, true),
+        };
+        ElementSer {
+            out: self.out,
+            name,
+            item: self.item,
+            by_type,
+        }
+    }
+
+    /// Takes the element name from the type, for a list item named by type.
+    fn named_by(mut self, type_name: &'static str) -> Self {
+        if self.by_type {
+            self.name = Some(type_name);
+            self.by_type = false;
+        }
+        self
     }
 
     fn container(mut self, wrapper: Option<&'static str>) -> Container<'o> {
@@ -186,8 +228,8 @@ impl<'o> ser::Serializer for ElementSer<'o> {
         }
         Ok(())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), SerError> {
-        self.serialize_unit()
+    fn serialize_unit_struct(self, name: &'static str) -> Result<(), SerError> {
+        self.named_by(name).serialize_unit()
     }
     fn serialize_unit_variant(
         self,
@@ -199,10 +241,10 @@ impl<'o> ser::Serializer for ElementSer<'o> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), SerError> {
-        value.serialize(self)
+        value.serialize(self.named_by(name))
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -240,8 +282,8 @@ impl<'o> ser::Serializer for ElementSer<'o> {
     fn serialize_map(self, _len: Option<usize>) -> Result<Container<'o>, SerError> {
         Ok(self.container(None))
     }
-    fn serialize_struct(self, _: &'static str, _len: usize) -> Result<Container<'o>, SerError> {
-        Ok(self.container(None))
+    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Container<'o>, SerError> {
+        Ok(self.named_by(name).container(None))
     }
     fn serialize_struct_variant(
         self,
@@ -258,8 +300,8 @@ impl ser::SerializeSeq for Container<'_> {
     type Ok = ();
     type Error = SerError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), SerError> {
-        let item = self.inner.item;
-        self.element(item, value)
+        self.empty = false;
+        value.serialize(self.inner.item())
     }
     fn end(self) -> Result<(), SerError> {
         Container::end(self, true)

@@ -1,0 +1,412 @@
+//! ChangeResourceRecordSets (CREATE, DELETE, UPSERT; the whole batch or nothing)
+//! and ListResourceRecordSets (Route 53's order and paging).
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::mem::discriminant;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use fulmar_aws::AwsError;
+use fulmar_model::route53::{HostedZone, RecordSet, RoutingPolicy};
+use fulmar_model::Kind;
+
+use super::changes::{self, ChangeInfo};
+use super::rrset::{self, RecordSetIn, RecordSetOut};
+use super::{bare_zone_id, invalid, max_items, names, no_such_health_check, no_such_zone};
+use crate::Txn;
+
+#[derive(Deserialize)]
+enum Action {
+    #[serde(rename = "CREATE")]
+    Create,
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "UPSERT")]
+    Upsert,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeIn {
+    action: Action,
+    resource_record_set: RecordSetIn,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeBatch {
+    comment: Option<String>,
+    changes: Vec<ChangeIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeInput {
+    id: String,
+    change_batch: ChangeBatch,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChangeOutput {
+    change_info: ChangeInfo,
+}
+
+/// The record sets of one zone, by store key.
+pub(crate) fn zone_records(txn: &Txn, zone_id: &str) -> BTreeMap<String, RecordSet> {
+    let prefix = format!("{zone_id}/");
+    txn.config
+        .record_sets
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, v)| (k.clone(), (**v).clone()))
+        .collect()
+}
+
+/// `[name='x.example.com.', type='A', set-identifier='id']` as Route 53's messages name a record set.
+fn describe(r: &RecordSet) -> String {
+    match &r.set_identifier {
+        Some(id) => format!(
+            "[name='{}', type='{}', set-identifier='{id}']",
+            names::display(&r.name),
+            r.rtype
+        ),
+        None => format!("[name='{}', type='{}']", names::display(&r.name), r.rtype),
+    }
+}
+
+fn sorted(mut r: RecordSet) -> RecordSet {
+    r.records.sort();
+    r
+}
+
+pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsError> {
+    let zone_id = bare_zone_id(&input.id).to_string();
+    let zone = txn
+        .config
+        .hosted_zones
+        .get(&zone_id)
+        .cloned()
+        .ok_or_else(|| no_such_zone(&zone_id))?;
+    let changes = input.change_batch.changes;
+    if changes.is_empty() {
+        return Err(invalid(
+            "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ));
+    }
+    let mut built = Vec::with_capacity(changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let action = match c.action {
+            Action::Create => "CREATE",
+            Action::Delete => "DELETE",
+            Action::Upsert => "UPSERT",
+        };
+        let record = rrset::build(&zone_id, action, i + 1, &c.resource_record_set)?;
+        if let Some(hc) = &record.health_check_id {
+            if !txn.config.health_checks.contains_key(hc) {
+                return Err(no_such_health_check(hc));
+            }
+        }
+        built.push((&c.action, record));
+    }
+    let original = zone_records(txn, &zone_id);
+    let mut working = original.clone();
+    let mut errors = Vec::new();
+    for (action, record) in built {
+        if let Err(message) = apply(txn, &zone, &mut working, action, record) {
+            errors.push(message);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AwsError::new(
+            "InvalidChangeBatch",
+            400,
+            format!("[{}]", errors.join(", ")),
+        ));
+    }
+    for key in original.keys().chain(working.keys()) {
+        let (before, after) = (original.get(key), working.get(key));
+        if before == after {
+            continue;
+        }
+        match after {
+            Some(r) => txn
+                .config
+                .record_sets
+                .insert(key.clone(), Arc::new(r.clone())),
+            None => txn.config.record_sets.remove(key),
+        };
+        txn.touch(Kind::RecordSet, key);
+    }
+    let change_info = changes::record(txn, input.change_batch.comment);
+    Ok(ChangeOutput { change_info })
+}
+
+/// Apply one change to the zone's working set, or say why it cannot be.
+fn apply(
+    txn: &Txn,
+    zone: &HostedZone,
+    working: &mut BTreeMap<String, RecordSet>,
+    action: &Action,
+    record: RecordSet,
+) -> Result<(), String> {
+    if !names::in_zone(&record.name, &zone.name) {
+        return Err(format!(
+            "RRSet with DNS name {} is not permitted in zone {}",
+            names::display(&record.name),
+            names::display(&zone.name)
+        ));
+    }
+    let key = record.key();
+    let apex = record.name == zone.name;
+    match action {
+        Action::Delete => {
+            let Some(existing) = working.get(&key) else {
+                return Err(format!(
+                    "Tried to delete resource record set {} but it was not found",
+                    describe(&record)
+                ));
+            };
+            if sorted(existing.clone()) != sorted(record.clone()) {
+                return Err(format!(
+                    "Tried to delete resource record set {} but the values provided do not match the current values",
+                    describe(&record)
+                ));
+            }
+            if apex && record.rtype == "SOA" {
+                return Err("A HostedZone must contain exactly one SOA record.".to_string());
+            }
+            if apex && record.rtype == "NS" {
+                return Err(
+                    "A HostedZone must contain at least one NS record for the zone itself."
+                        .to_string(),
+                );
+            }
+            working.remove(&key);
+            return Ok(());
+        }
+        Action::Create if working.contains_key(&key) => {
+            return Err(format!(
+                "Tried to create resource record set {} but it already exists",
+                describe(&record)
+            ));
+        }
+        Action::Create | Action::Upsert => {}
+    }
+    let shown = names::display(&record.name);
+    let zone_shown = names::display(&zone.name);
+    if record.rtype == "CNAME" && apex {
+        return Err(format!("RRSet of type CNAME with DNS name {shown} is not permitted at apex in zone {zone_shown}"));
+    }
+    if record.rtype == "SOA" && !apex {
+        return Err(format!("RRSet of type SOA with DNS name {shown} is not permitted because a SOA record may only exist at the apex"));
+    }
+    let same_name = || {
+        working
+            .values()
+            .filter(|r| r.name == record.name && r.key() != key)
+    };
+    let cname_conflict = same_name().any(|r| (r.rtype == "CNAME") != (record.rtype == "CNAME"));
+    if cname_conflict {
+        return Err(format!(
+            "RRSet of type CNAME with DNS name {shown} is not permitted as it conflicts with other records with the same DNS name in zone {zone_shown}"
+        ));
+    }
+    let siblings: Vec<&RecordSet> = same_name().filter(|r| r.rtype == record.rtype).collect();
+    if let Some(other) = siblings
+        .iter()
+        .find(|r| discriminant(&r.policy) != discriminant(&record.policy))
+    {
+        return Err(format!(
+            "RRSet {} cannot be created because a record set with a different routing policy exists with the same name and type: {}",
+            describe(&record),
+            describe(other)
+        ));
+    }
+    if let RoutingPolicy::IpBased(c) = &record.policy {
+        let Some(collection) = txn.config.cidr_collections.get(&c.collection_id) else {
+            return Err(format!(
+                "CIDR collection {} does not exist",
+                c.collection_id
+            ));
+        };
+        if c.location_name != "*" && !collection.locations.contains_key(&c.location_name) {
+            return Err(format!(
+                "CIDR location {} does not exist in collection {}",
+                c.location_name, c.collection_id
+            ));
+        }
+    }
+    if record.alias.is_some() {
+        check_alias(txn, zone, working, &record)?;
+    }
+    working.insert(key, record);
+    Ok(())
+}
+
+/// An alias must name something that exists: a record set of a hosted zone here,
+/// or a Fulmar load balancer under its canonical hosted zone.
+fn check_alias(
+    txn: &Txn,
+    zone: &HostedZone,
+    working: &BTreeMap<String, RecordSet>,
+    record: &RecordSet,
+) -> Result<(), String> {
+    let Some(alias) = &record.alias else {
+        return Ok(());
+    };
+    let outside = || {
+        format!(
+            "Tried to create an alias that targets {}, type {} in zone {}, but the alias target name does not lie within the target zone",
+            names::display(&alias.dns_name),
+            record.rtype,
+            alias.hosted_zone_id
+        )
+    };
+    let not_found = || {
+        format!(
+            "Tried to create an alias that targets {}, type {} in zone {}, but that target was not found",
+            names::display(&alias.dns_name),
+            record.rtype,
+            alias.hosted_zone_id
+        )
+    };
+    let target_zone = if alias.hosted_zone_id == zone.id {
+        Some(zone.clone())
+    } else {
+        txn.config
+            .hosted_zones
+            .get(&alias.hosted_zone_id)
+            .map(|z| (**z).clone())
+    };
+    if let Some(target_zone) = target_zone {
+        if !names::in_zone(&alias.dns_name, &target_zone.name) {
+            return Err(outside());
+        }
+        if alias.dns_name == record.name && alias.hosted_zone_id == zone.id {
+            return Err(format!(
+                "Alias target {} cannot point to itself",
+                describe(record)
+            ));
+        }
+        let exists = |r: &RecordSet| r.name == alias.dns_name && r.rtype == record.rtype;
+        let found = if target_zone.id == zone.id {
+            working.values().any(exists)
+        } else {
+            super::records::zone_records(txn, &target_zone.id)
+                .values()
+                .any(exists)
+        };
+        return if found { Ok(()) } else { Err(not_found()) };
+    }
+    let wanted = alias.dns_name.trim_end_matches('.');
+    let wanted = wanted.strip_prefix("dualstack.").unwrap_or(wanted);
+    let lb = txn.config.load_balancers.values().find(|lb| {
+        lb.canonical_hosted_zone_id == alias.hosted_zone_id
+            && lb
+                .dns_name
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(wanted)
+    });
+    match lb {
+        Some(_) if matches!(record.rtype.as_str(), "A" | "AAAA") => Ok(()),
+        Some(_) => Err(format!(
+            "Alias of type {} is not permitted for a load balancer target",
+            record.rtype
+        )),
+        None => Err(outside()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListInput {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "name")]
+    start_name: Option<String>,
+    #[serde(rename = "type")]
+    start_type: Option<String>,
+    #[serde(rename = "identifier")]
+    start_identifier: Option<String>,
+    #[serde(rename = "maxitems")]
+    max_items: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListOutput {
+    resource_record_sets: Vec<RecordSetOut>,
+    is_truncated: bool,
+    next_record_name: Option<String>,
+    next_record_type: Option<String>,
+    next_record_identifier: Option<String>,
+    max_items: String,
+}
+
+/// Route 53's listing order: name by reversed labels, then type, then set identifier.
+fn order(a: (&str, &str, &str), b: (&str, &str, &str)) -> Ordering {
+    names::cmp(a.0, b.0)
+        .then_with(|| a.1.cmp(b.1))
+        .then_with(|| a.2.cmp(b.2))
+}
+
+pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
+    let zone_id = bare_zone_id(&input.id).to_string();
+    if !txn.config.hosted_zones.contains_key(&zone_id) {
+        return Err(no_such_zone(&zone_id));
+    }
+    let max = max_items(input.max_items.as_deref(), 300, 300)?;
+    if input.start_type.is_some() && input.start_name.is_none() {
+        return Err(invalid(
+            "The input is not valid: StartRecordType requires StartRecordName",
+        ));
+    }
+    if input.start_identifier.is_some() && input.start_type.is_none() {
+        return Err(invalid(
+            "The input is not valid: StartRecordIdentifier requires StartRecordType",
+        ));
+    }
+    let start_name = match &input.start_name {
+        Some(n) => Some(names::domain(n)?),
+        None => None,
+    };
+    let mut records: Vec<RecordSet> = zone_records(txn, &zone_id).into_values().collect();
+    let key = |r: &RecordSet| {
+        (
+            r.name.clone(),
+            r.rtype.clone(),
+            r.set_identifier.clone().unwrap_or_default(),
+        )
+    };
+    records.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        order((&ka.0, &ka.1, &ka.2), (&kb.0, &kb.1, &kb.2))
+    });
+    let start = match &start_name {
+        None => 0,
+        Some(name) => {
+            let t = input.start_type.as_deref().unwrap_or("");
+            let id = input.start_identifier.as_deref().unwrap_or("");
+            records
+                .iter()
+                .position(|r| {
+                    let k = key(r);
+                    order((&k.0, &k.1, &k.2), (name, t, id)) != Ordering::Less
+                })
+                .unwrap_or(records.len())
+        }
+    };
+    let rest = &records[start..];
+    let page = &rest[..rest.len().min(max)];
+    let next = rest.get(max);
+    Ok(ListOutput {
+        resource_record_sets: page.iter().map(RecordSetOut::from).collect(),
+        is_truncated: next.is_some(),
+        next_record_name: next.map(|r| names::display(&r.name)),
+        next_record_type: next.map(|r| r.rtype.clone()),
+        next_record_identifier: next.and_then(|r| r.set_identifier.clone()),
+        max_items: max.to_string(),
+    })
+}
