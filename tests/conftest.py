@@ -60,11 +60,11 @@ def network(fulmar):
 
 @pytest.fixture(scope="module")
 def backend_factory():
-    """make(name) -> a started Backend; all are stopped at module teardown."""
+    """make(name, **Backend kwargs) -> a started Backend; all are stopped at module teardown."""
     made = []
 
-    def make(name: str) -> Backend:
-        b = Backend(name)
+    def make(name: str, **kw) -> Backend:
+        b = Backend(name, **kw)
         b.start()
         made.append(b)
         return b

@@ -60,6 +60,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def free_dns_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP (a DNS server binds both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def poll(fn, timeout: float, interval: float = 0.1, what: str = "condition"):
     """Call fn until it returns a truthy value; return it, or fail after timeout.
 
@@ -125,6 +140,8 @@ class FulmarServer:
         self.pool_net = ipaddress.ip_network(pool)
         self.api_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.api_port}"
+        # Its own DNS port, so that no two servers (or a user's) fight over the default.
+        self.dns_port = free_dns_port()
         self.proc: subprocess.Popen | None = None
         self.exit_codes: list[int] = []  # exit status of every stop()
         self._clients: dict = {}
@@ -136,6 +153,7 @@ class FulmarServer:
             "serve",
             "--data-dir", str(self.data_dir),
             "--api-addr", f"127.0.0.1:{self.api_port}",
+            "--dns-addr", f"127.0.0.1:{self.dns_port}",
             "--lb-address-pool", self.pool,
             "--account-id", ACCOUNT_ID,
         ]
@@ -254,7 +272,7 @@ class FulmarServer:
 
 
 class Backend:
-    """A threaded HTTP/1.1 server on 127.0.0.1 that names itself and echoes the request.
+    """A threaded HTTP/1.1 server on 127.0.0.1 (or `host`) that names itself and echoes the request.
 
     Any request answers 200 with JSON {"backend", "method", "path", "headers", "body"}
     and the header X-Backend: <name>. The health path (/health) answers
@@ -264,9 +282,10 @@ class Backend:
 
     health_path = "/health"
 
-    def __init__(self, name: str, port: int | None = None):
+    def __init__(self, name: str, port: int | None = None, host: str = "127.0.0.1"):
         self.name = name
-        self.port = port or free_port()
+        self.host = host  # any loopback address (127.0.0.0/8) works on Linux
+        self.port = port or free_port(host)
         self.health_status = 200
         self.health_delay = 0.0
         self.requests: list[dict] = []  # ordinary requests received
@@ -276,11 +295,11 @@ class Backend:
 
     @property
     def target(self) -> dict:
-        return {"Id": "127.0.0.1", "Port": self.port}
+        return {"Id": self.host, "Port": self.port}
 
     @property
     def key(self) -> tuple:
-        return ("127.0.0.1", self.port)
+        return (self.host, self.port)
 
     def start(self):
         if self._server is not None:
@@ -336,7 +355,7 @@ class Backend:
             daemon_threads = True
             allow_reuse_address = True
 
-        self._server = Server(("127.0.0.1", self.port), Handler)
+        self._server = Server((self.host, self.port), Handler)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self):
@@ -486,6 +505,12 @@ def make_network(ec2, azs=("us-east-1a", "us-east-1b")) -> Network:
         s = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock=f"10.{second}.{i + 1}.0/24", AvailabilityZone=az)
         subnets.append(s["Subnet"]["SubnetId"])
     sg = ec2.create_security_group(GroupName=uniq("alb-sg"), Description="test ALB group", VpcId=vpc["VpcId"])
+    # A new group allows nothing inbound; open it to loopback clients, as a user opens
+    # their load balancer's group to the clients it serves.
+    ec2.authorize_security_group_ingress(
+        GroupId=sg["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": "127.0.0.0/8"}]}],
+    )
     return Network(vpc["VpcId"], subnets, list(azs), sg["GroupId"])
 
 
@@ -594,3 +619,77 @@ def wait_target_states(elbv2, tg_arn: str, expected: dict, timeout: float = HEAL
         return states
 
     return poll(check, timeout, 0.25, f"target states {expected} in {tg_arn}")
+
+
+# --------------------------------------------------------------------------- #
+# DNS: dig (Debian's dnsutils), a real client nobody here wrote
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class DigAnswer:
+    """One dig run's message: RCODE, header flags, and each section's records."""
+
+    status: str  # NOERROR, NXDOMAIN, REFUSED, ...
+    flags: set  # {"qr", "aa", "tc", ...}
+    answer: list  # [(name, ttl, type, rdata)]
+    authority: list
+    additional: list
+    text: str  # dig's whole output, for failure messages
+
+    def values(self, rtype: str | None = None) -> list:
+        """The rdata of the answer section (of one type, if given)."""
+        return [r[3] for r in self.answer if rtype is None or r[2] == rtype]
+
+
+_DIG_SECTIONS = {"ANSWER": "answer", "AUTHORITY": "authority", "ADDITIONAL": "additional"}
+
+
+def parse_dig(text: str) -> list:
+    """Every message in dig's default output (one per query in batch mode)."""
+    out = []
+    cur = None
+    section = None
+    for line in text.splitlines():
+        m = re.search(r"->>HEADER<<- opcode: \w+, status: (\w+), id:", line)
+        if m:
+            cur = DigAnswer(m.group(1), set(), [], [], [], "")
+            out.append(cur)
+            section = None
+            continue
+        if cur is None:
+            continue
+        m = re.match(r";; flags: ([a-z ]*);", line)
+        if m:
+            cur.flags = set(m.group(1).split())
+            continue
+        m = re.match(r";; (\w+) SECTION:", line)
+        if m:
+            section = _DIG_SECTIONS.get(m.group(1))
+            continue
+        if not line.strip() or line.startswith(";"):
+            if not line.strip():
+                section = None
+            continue
+        if section:
+            name, ttl, _cls, rtype, rdata = (line.split(None, 4) + [""])[:5]
+            getattr(cur, section).append((name, int(ttl), rtype, rdata.strip()))
+    return out
+
+
+def dig_run(port: int, *args: str, server: str = "127.0.0.1", timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run `dig @server -p port <args>` (no ~/.digrc, no retries beyond dig's own)."""
+    dig_bin = shutil.which("dig")
+    if not dig_bin:
+        raise RuntimeError("dig not found (scripts/test installs dnsutils)")
+    cmd = [dig_bin, "-r", f"@{server}", "-p", str(port), "+time=2", "+tries=2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def dig(port: int, *args: str, **kw) -> DigAnswer:
+    """One query with dig; its answer parsed (fails when dig gets no answer)."""
+    p = dig_run(port, *args, **kw)
+    msgs = parse_dig(p.stdout)
+    assert p.returncode == 0 and msgs, f"dig {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+    msgs[-1].text = p.stdout
+    return msgs[-1]

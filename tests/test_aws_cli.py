@@ -24,6 +24,11 @@ def cli_network(fulmar):
         "ec2", "authorize-security-group-ingress", "--group-id", sg, "--protocol", "tcp", "--port", "80",
         "--cidr", "0.0.0.0/0",
     )
+    # The listeners these tests create are on unprivileged ports, reached from loopback.
+    fulmar.aws(
+        "ec2", "authorize-security-group-ingress", "--group-id", sg, "--protocol", "tcp", "--port", "1024-65535",
+        "--cidr", "127.0.0.0/8",
+    )
     return {"vpc": vpc, "subnets": subnets, "sg": sg}
 
 

@@ -36,6 +36,8 @@ pub(crate) struct Alb {
     snapshot: ArcSwap<Snapshot>,
     client: Client<HttpConnector, Body>,
     sealer: CookieSealer,
+    /// Connections blocked by security groups, held silent.
+    pub held: crate::secgroups::Held,
 }
 
 impl Alb {
@@ -51,7 +53,14 @@ impl Alb {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             client,
             sealer: CookieSealer::new(options.cookie_key),
+            held: Default::default(),
         }
+    }
+
+    /// Whether the current snapshot's security groups let `client` into the listener
+    /// at `local` (see [`crate::secgroups`]).
+    pub fn admits(&self, client: SocketAddr, local: SocketAddr) -> bool {
+        crate::secgroups::admits(&self.snapshot.load().world, client, local)
     }
 
     /// Make `snapshot` the one every new request reads.

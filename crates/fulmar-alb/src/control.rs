@@ -1,6 +1,6 @@
 //! Applying configuration snapshots: the one place that owns the data plane's moving
 //! parts (the compiled snapshot, listener sockets, health-check tasks) and brings them
-//! in line with each new configuration.
+//! (and the security groups' packet filter) in line with each new configuration.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,6 +15,8 @@ use crate::health::checker::{Checker, Plan};
 use crate::health::group::Mode;
 use crate::health::{GroupHealth, HealthBoard};
 use crate::listeners::Sockets;
+use crate::nftables::PacketFilter;
+use crate::secgroups::Enforcement;
 use crate::snapshot::Snapshot;
 use crate::Options;
 
@@ -24,6 +26,7 @@ pub(crate) struct Control {
     groups: HashMap<String, Arc<GroupHealth>>,
     checkers: HashMap<String, Checker>,
     sockets: Sockets,
+    packet_filter: PacketFilter,
     /// Cloned into every connection task; [`Control::shut_down`] waits until all
     /// clones are gone.
     alive: Option<mpsc::Sender<()>>,
@@ -31,7 +34,7 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    pub fn new(options: &Options, board: Arc<HealthBoard>) -> Control {
+    pub fn new(options: &Options, board: Arc<HealthBoard>, enforcement: &Enforcement) -> Control {
         let (alive, drained) = mpsc::channel(1);
         Control {
             alb: Arc::new(Alb::new(options)),
@@ -39,6 +42,7 @@ impl Control {
             groups: HashMap::new(),
             checkers: HashMap::new(),
             sockets: Sockets::default(),
+            packet_filter: PacketFilter::new(enforcement),
             alive: Some(alive),
             drained: Some(drained),
         }
@@ -84,6 +88,7 @@ impl Control {
         self.board.publish(&self.groups);
         let snapshot = Arc::new(Snapshot::compile(config, &self.groups));
         self.alb.publish(snapshot.clone());
+        self.packet_filter.apply(&snapshot);
         self.sockets.reconcile(&snapshot, &self.alb, &alive);
     }
 
@@ -93,6 +98,7 @@ impl Control {
         self.alive = None;
         self.checkers.clear();
         self.sockets.close_all();
+        self.packet_filter.remove();
         let drained = self.drained.take();
         async move {
             if let Some(mut drained) = drained {

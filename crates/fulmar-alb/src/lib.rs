@@ -5,7 +5,9 @@
 //! snapshots. Each snapshot is compiled ([`snapshot`]) into per-listener rule tables and
 //! per-target-group views, swapped atomically so every request reads one consistent
 //! view without taking a lock; listener sockets are reconciled ([`listeners`]) and the
-//! health checker ([`health`]) is told which targets to probe. A request travels
+//! health checker ([`health`]) is told which targets to probe. A load balancer's
+//! security groups gate its listeners (`secgroups`, `nftables`): blocked clients get
+//! no answer at all. A request travels
 //! through the phases of [`phases::ProxyPhases`], implemented for the ALB in [`alb`].
 //!
 //! Pure decisions (rule matching, redirects, round robin, health transitions, cookie
@@ -17,8 +19,10 @@ mod error;
 mod headers;
 pub mod health;
 mod listeners;
+mod nftables;
 mod phases;
 mod responses;
+mod secgroups;
 mod snapshot;
 mod stickiness;
 
@@ -29,6 +33,7 @@ use tokio::sync::watch;
 
 pub use error::Error;
 pub use health::HealthBoard;
+pub use secgroups::Enforcement;
 
 use control::Control;
 
@@ -64,12 +69,27 @@ impl DataPlane {
     /// control plane after each durable commit). The current snapshot is applied before
     /// this returns, so its listeners are bound (or their bind failure logged) by then;
     /// later snapshots are applied by a task spawned on the current tokio runtime.
+    ///
+    /// Security groups are enforced as [`Enforcement::Auto`] chooses.
     pub fn start(
-        mut config: watch::Receiver<Arc<fulmar_model::Config>>,
+        config: watch::Receiver<Arc<fulmar_model::Config>>,
         options: Options,
     ) -> Arc<DataPlane> {
+        DataPlane::start_with(config, options, Enforcement::Auto)
+    }
+
+    /// [`DataPlane::start`], enforcing security groups as `enforcement` says.
+    pub fn start_with(
+        mut config: watch::Receiver<Arc<fulmar_model::Config>>,
+        options: Options,
+        enforcement: Enforcement,
+    ) -> Arc<DataPlane> {
         let board = Arc::new(HealthBoard::default());
-        let control = Arc::new(Mutex::new(Control::new(&options, board.clone())));
+        let control = Arc::new(Mutex::new(Control::new(
+            &options,
+            board.clone(),
+            &enforcement,
+        )));
         let first = config.borrow_and_update().clone();
         lock(&control).apply(&first);
         let follower = tokio::spawn({
@@ -98,8 +118,8 @@ impl DataPlane {
         self.board.clone()
     }
 
-    /// Stop accepting on every listener, stop health checks, and let requests in flight
-    /// finish for a few seconds before returning.
+    /// Stop accepting on every listener, stop health checks, remove the packet filter,
+    /// and let requests in flight finish for a few seconds before returning.
     pub async fn shutdown(&self) {
         if let Some(follower) = lock(&self.follower).take() {
             follower.abort();

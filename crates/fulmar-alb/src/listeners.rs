@@ -5,6 +5,9 @@
 //! ARN, address and reason and simply stays unbound; every later snapshot retries it.
 //! A removed listener stops accepting at once; its open connections finish the request
 //! they are serving and then close.
+//!
+//! A connection the load balancer's security groups do not let in is never served:
+//! it is held silent (see [`crate::secgroups`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -117,6 +120,11 @@ async fn accept_loop(
             accepted = socket.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let Ok(local) = stream.local_addr() else { continue };
+                    if !alb.admits(peer, local) {
+                        tracing::debug!(listener = %arn, client = %peer, "blocked by the load balancer's security groups; holding silent");
+                        alb.held.hold(stream, peer, stop.clone());
+                        continue;
+                    }
                     let conn = Connection { listener_arn: arn.clone(), client: peer, local };
                     tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
                 }
@@ -163,7 +171,7 @@ async fn serve(
 }
 
 /// Resolves once the listener is told to stop (or its controller is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`; drop it here, inside this future.
     let _ = stop.wait_for(|stopped| *stopped).await.map(|_| ());
 }

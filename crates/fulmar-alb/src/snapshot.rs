@@ -4,14 +4,20 @@
 //! `ArcSwap`; a request loads it once at its start and uses that one view throughout,
 //! so a rule change applies to the very next request, even on an open keep-alive
 //! connection, and no request ever waits for the control plane.
+//!
+//! It also holds the security-group engine's [`World`] of the configuration, which
+//! gates new connections, and per listener the sources its load balancer's groups let
+//! in (what the packet filter installs).
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
 use fulmar_model::{Config, LoadBalancer, TargetGroup};
 use fulmar_routing::rules::RuleTable;
+use fulmar_secgroup::{ingress_sources, Traffic, World};
+use ipnet::IpNet;
 
 use crate::health::GroupHealth;
 
@@ -27,6 +33,8 @@ pub(crate) struct Snapshot {
     pub listeners: HashMap<String, CompiledListener>,
     /// Every target group, by ARN.
     pub target_groups: HashMap<String, Arc<CompiledTargetGroup>>,
+    /// Security groups, load balancers as endpoints, and group membership.
+    pub world: World,
 }
 
 /// One listener: where it binds and how it routes.
@@ -37,6 +45,9 @@ pub(crate) struct CompiledListener {
     /// The load balancer's `idle_timeout.timeout_seconds`: how long a target may take
     /// to answer before the client gets a 504.
     pub idle_timeout: Duration,
+    /// The sources the load balancer's groups let in on this listener's TCP port;
+    /// `None` when the load balancer has no group (not filtered).
+    pub allowed_sources: Option<Vec<IpNet>>,
 }
 
 /// One target group as the request path needs it; the live health (and the round-robin
@@ -51,6 +62,7 @@ pub(crate) struct CompiledTargetGroup {
 impl Snapshot {
     /// Compile `config`; `groups` holds the live health of every target group in it.
     pub fn compile(config: &Config, groups: &HashMap<String, Arc<GroupHealth>>) -> Snapshot {
+        let world = World::from_config(config);
         let mut listeners = HashMap::new();
         for lb in config.load_balancers.values() {
             if lb.kind != "application" {
@@ -73,6 +85,11 @@ impl Snapshot {
                         address: listener_address(lb, l.port),
                         rules,
                         idle_timeout,
+                        allowed_sources: ingress_sources(
+                            &world,
+                            IpAddr::V4(lb.address),
+                            Traffic::Tcp(l.port),
+                        ),
                     },
                 );
             }
@@ -95,6 +112,7 @@ impl Snapshot {
         Snapshot {
             listeners,
             target_groups,
+            world,
         }
     }
 }

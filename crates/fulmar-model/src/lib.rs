@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use ec2::{SecurityGroup, SecurityGroupRule, Subnet, Vpc};
+pub use ec2::{
+    Address, Instance, InstanceState, InternetGateway, KeyPair, NatGateway, NetworkInterface, RouteTable,
+    SecurityGroup, SecurityGroupRule, Subnet, Volume, Vpc,
+};
 pub use elbv2::{
     SubnetMapping,
     Action, ActionKind, Condition, FixedResponseConfig, ForwardConfig, HealthCheck, Listener,
@@ -48,6 +51,16 @@ pub struct Config {
     pub health_checks: BTreeMap<String, Arc<route53::HealthCheck>>,
     pub cidr_collections: BTreeMap<String, Arc<route53::CidrCollection>>,
     pub changes: BTreeMap<String, Arc<route53::Change>>,
+    pub internet_gateways: BTreeMap<String, Arc<InternetGateway>>,
+    pub route_tables: BTreeMap<String, Arc<RouteTable>>,
+    pub nat_gateways: BTreeMap<String, Arc<NatGateway>>,
+    /// Elastic IPs, keyed by allocation id.
+    pub addresses: BTreeMap<String, Arc<Address>>,
+    /// Keyed by key pair id (`key-...`).
+    pub key_pairs: BTreeMap<String, Arc<KeyPair>>,
+    pub instances: BTreeMap<String, Arc<Instance>>,
+    pub volumes: BTreeMap<String, Arc<Volume>>,
+    pub network_interfaces: BTreeMap<String, Arc<NetworkInterface>>,
 }
 
 /// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
@@ -65,10 +78,18 @@ pub enum Kind {
     HealthCheck,
     CidrCollection,
     Change,
+    InternetGateway,
+    RouteTable,
+    NatGateway,
+    Address,
+    KeyPair,
+    Instance,
+    Volume,
+    NetworkInterface,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 20] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -81,6 +102,14 @@ impl Kind {
         Kind::HealthCheck,
         Kind::CidrCollection,
         Kind::Change,
+        Kind::InternetGateway,
+        Kind::RouteTable,
+        Kind::NatGateway,
+        Kind::Address,
+        Kind::KeyPair,
+        Kind::Instance,
+        Kind::Volume,
+        Kind::NetworkInterface,
     ];
 
     /// The key prefix of this kind in the store.
@@ -98,6 +127,14 @@ impl Kind {
             Kind::HealthCheck => "route53/healthcheck/",
             Kind::CidrCollection => "route53/cidr/",
             Kind::Change => "route53/change/",
+            Kind::InternetGateway => "ec2/igw/",
+            Kind::RouteTable => "ec2/rtb/",
+            Kind::NatGateway => "ec2/nat/",
+            Kind::Address => "ec2/eip/",
+            Kind::KeyPair => "ec2/key/",
+            Kind::Instance => "ec2/instance/",
+            Kind::Volume => "ec2/volume/",
+            Kind::NetworkInterface => "ec2/eni/",
         }
     }
 
@@ -192,6 +229,38 @@ impl Config {
                 let v: route53::Change = serde_json::from_slice(json)?;
                 self.changes.insert(v.id.clone(), Arc::new(v));
             }
+            Kind::InternetGateway => {
+                let v: InternetGateway = serde_json::from_slice(json)?;
+                self.internet_gateways.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::RouteTable => {
+                let v: RouteTable = serde_json::from_slice(json)?;
+                self.route_tables.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::NatGateway => {
+                let v: NatGateway = serde_json::from_slice(json)?;
+                self.nat_gateways.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::Address => {
+                let v: Address = serde_json::from_slice(json)?;
+                self.addresses.insert(v.allocation_id.clone(), Arc::new(v));
+            }
+            Kind::KeyPair => {
+                let v: KeyPair = serde_json::from_slice(json)?;
+                self.key_pairs.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::Instance => {
+                let v: Instance = serde_json::from_slice(json)?;
+                self.instances.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::Volume => {
+                let v: Volume = serde_json::from_slice(json)?;
+                self.volumes.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::NetworkInterface => {
+                let v: NetworkInterface = serde_json::from_slice(json)?;
+                self.network_interfaces.insert(v.id.clone(), Arc::new(v));
+            }
         }
         Ok(())
     }
@@ -215,6 +284,42 @@ impl Config {
             Kind::HealthCheck => self.health_checks.get(id).map(|v| enc(&**v)),
             Kind::CidrCollection => self.cidr_collections.get(id).map(|v| enc(&**v)),
             Kind::Change => self.changes.get(id).map(|v| enc(&**v)),
+            Kind::InternetGateway => self.internet_gateways.get(id).map(|v| enc(&**v)),
+            Kind::RouteTable => self.route_tables.get(id).map(|v| enc(&**v)),
+            Kind::NatGateway => self.nat_gateways.get(id).map(|v| enc(&**v)),
+            Kind::Address => self.addresses.get(id).map(|v| enc(&**v)),
+            Kind::KeyPair => self.key_pairs.get(id).map(|v| enc(&**v)),
+            Kind::Instance => self.instances.get(id).map(|v| enc(&**v)),
+            Kind::Volume => self.volumes.get(id).map(|v| enc(&**v)),
+            Kind::NetworkInterface => self.network_interfaces.get(id).map(|v| enc(&**v)),
         }
+    }
+
+    /// The route table that governs a subnet: its explicit association, else its
+    /// VPC's main table.
+    pub fn route_table_of_subnet(&self, subnet_id: &str) -> Option<&Arc<RouteTable>> {
+        let vpc_id = &self.subnets.get(subnet_id)?.vpc_id;
+        self.route_tables
+            .values()
+            .find(|t| t.associations.iter().any(|a| a.subnet_id.as_deref() == Some(subnet_id)))
+            .or_else(|| self.route_tables.values().find(|t| &t.vpc_id == vpc_id && t.is_main()))
+    }
+
+    /// A subnet is public when its route table sends 0.0.0.0/0 to an internet
+    /// gateway attached to its VPC.
+    pub fn subnet_is_public(&self, subnet_id: &str) -> bool {
+        let Some(table) = self.route_table_of_subnet(subnet_id) else { return false };
+        table.routes.iter().any(|r| {
+            r.destination.prefix_len() == 0
+                && matches!(r.destination, ipnet::IpNet::V4(_))
+                && matches!(&r.target, ec2::RouteTarget::Gateway(g)
+                    if self.internet_gateways.get(g).is_some_and(|igw| igw.vpc_id.as_deref() == Some(table.vpc_id.as_str())))
+        })
+    }
+
+    /// The members of a security group: every network interface (of an instance or a
+    /// NAT gateway) that carries `group_id`.
+    pub fn interfaces_in_group<'a>(&'a self, group_id: &'a str) -> impl Iterator<Item = &'a Arc<NetworkInterface>> {
+        self.network_interfaces.values().filter(move |n| n.security_groups.iter().any(|g| g == group_id))
     }
 }

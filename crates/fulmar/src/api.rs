@@ -1,7 +1,9 @@
 //! The AWS API endpoint: one HTTP server for every service. Each call is
 //! authenticated with SigV4, routed by the service name in its credential scope,
 //! and answered by the control plane. `GET /_fulmar/health` reports readiness;
-//! `POST /_fulmar/reset` (alias `/moto-api/reset`) forgets every resource.
+//! `POST /_fulmar/reset` (alias `/moto-api/reset`) forgets every resource;
+//! `GET /_fulmar/explain?from=IP&to=IP&traffic=tcp/22` explains a flow in plain words
+//! (what `fulmar explain` prints).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -66,6 +68,10 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
             Ok(Err(e)) => reply(500, "text/plain", e.to_string()),
             Err(_) => reply(500, "text/plain", "internal error"),
         });
+    }
+    if req.uri().path() == "/_fulmar/explain" {
+        let (status, text) = explain(req.uri().query().unwrap_or(""), &control);
+        return Ok(reply(status, "text/plain; charset=utf-8", text));
     }
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
@@ -132,4 +138,26 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         }
         Err(_) => reply(500, "text/plain", "internal error"),
     })
+}
+
+/// The security-group verdict on one flow, in plain words, against the current configuration.
+fn explain(query: &str, control: &Control) -> (u16, String) {
+    let mut from = None;
+    let mut to = None;
+    let mut traffic = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "from" => from = v.parse::<std::net::IpAddr>().ok(),
+            "to" => to = v.parse::<std::net::IpAddr>().ok(),
+            "traffic" => traffic = v.parse::<fulmar_secgroup::Traffic>().ok(),
+            _ => {}
+        }
+    }
+    let (Some(from), Some(to), Some(traffic)) = (from, to, traffic) else {
+        return (400, "usage: /_fulmar/explain?from=IP&to=IP&traffic=tcp/22 (tcp/N, udp/N, icmp/TYPE/CODE, all)\n".into());
+    };
+    let world = fulmar_secgroup::World::from_config(&control.config());
+    let mut text = fulmar_secgroup::explain(&fulmar_secgroup::Flow::new(from, to, traffic), &world);
+    text.push('\n');
+    (200, text)
 }

@@ -2,6 +2,7 @@
 //! control plane, the store and the ALB data plane together.
 
 mod api;
+mod explain;
 mod glue;
 mod serve;
 
@@ -18,6 +19,9 @@ struct Cli {
 enum Command {
     /// Serve the AWS API and the load balancers' data plane.
     Serve(serve::ServeArgs),
+    /// Explain whether security groups let a flow through, and which rule decides it,
+    /// asking a running `fulmar serve`.
+    Explain(explain::ExplainArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +34,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Explain(args) => explain::run(args),
     }
 }

@@ -1,5 +1,5 @@
-//! Security groups: create, describe, delete, and ingress rules. (Their evaluation
-//! and enforcement on the data path are a later step.)
+//! Security groups: create, describe, delete, the default group of every VPC, and
+//! the IpPermissions view of their rules (the rules themselves live in `rules`).
 
 use std::sync::Arc;
 
@@ -15,20 +15,30 @@ use super::{tag_set, tags_for, TagOut, TagSpecificationIn};
 use crate::ids;
 use crate::Txn;
 
-fn group_not_found(id: &str) -> AwsError {
+pub fn group_not_found(id: &str) -> AwsError {
     AwsError::new("InvalidGroup.NotFound", 400, format!("The security group '{id}' does not exist"))
 }
 
-fn allow_all_egress() -> SecurityGroupRule {
-    SecurityGroupRule {
-        id: ids::ec2("sgr"),
-        ip_protocol: "-1".into(),
-        from_port: None,
-        to_port: None,
-        // 0.0.0.0/0 is a valid network; the literal cannot fail to parse.
-        peer: RulePeer::Cidr("0.0.0.0/0".parse().expect("literal CIDR")),
-        description: None,
+/// The egress rules of a new group: all traffic to 0.0.0.0/0, and to ::/0 in a VPC
+/// with an IPv6 block.
+fn allow_all_egress(txn: &Txn, vpc_id: &str) -> Vec<SecurityGroupRule> {
+    let ipv6 = txn.config.vpcs.get(vpc_id).is_some_and(|v| v.ipv6_cidr_block.is_some());
+    // Both literals are valid networks; they cannot fail to parse.
+    let mut peers: Vec<IpNet> = vec!["0.0.0.0/0".parse().expect("literal CIDR")];
+    if ipv6 {
+        peers.push("::/0".parse().expect("literal CIDR"));
     }
+    peers
+        .into_iter()
+        .map(|net| SecurityGroupRule {
+            id: ids::ec2("sgr"),
+            ip_protocol: "-1".into(),
+            from_port: None,
+            to_port: None,
+            peer: RulePeer::Cidr(net),
+            description: None,
+        })
+        .collect()
 }
 
 /// The `default` group of a new VPC: all traffic from its own members, all egress.
@@ -49,7 +59,7 @@ pub fn create_default_group(txn: &mut Txn, vpc_id: &str) {
             peer: RulePeer::Group { group_id: id.clone(), user_id: txn.account().to_string() },
             description: None,
         }],
-        egress: vec![allow_all_egress()],
+        egress: allow_all_egress(txn, vpc_id),
         tags: Vec::new(),
     };
     txn.touch(Kind::SecurityGroup, &id);
@@ -82,7 +92,8 @@ pub struct CreateOut {
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> {
-    let name = input.group_name.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupName"))?;
+    let name =
+        input.group_name.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupName"))?;
     let description = input
         .group_description
         .ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupDescription"))?;
@@ -106,22 +117,19 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
         return Err(AwsError::new("InvalidVpcID.NotFound", 400, format!("The vpc ID '{vpc_id}' does not exist")));
     }
     if txn.config.security_groups.values().any(|g| g.vpc_id == vpc_id && g.name == name) {
-        return Err(AwsError::new(
-            "InvalidGroup.Duplicate",
-            400,
-            format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
-        ));
+        return Err(AwsError::new("InvalidGroup.Duplicate", 400, format!("The security group '{name}' already exists for VPC '{vpc_id}'")));
     }
+    super::check_tag_specs(&input.tag_specifications, &["security-group"])?;
     let group = SecurityGroup {
         id: ids::ec2("sg"),
         region: txn.region.clone(),
         name,
         description,
+        egress: allow_all_egress(txn, &vpc_id),
         vpc_id,
         owner_id: txn.account().to_string(),
         ingress: Vec::new(),
-        egress: vec![allow_all_egress()],
-        tags: tags_for(input.tag_specifications, "security-group"),
+        tags: tags_for(&input.tag_specifications, "security-group"),
     };
     let out = CreateOut { ok: true, group_id: group.id.clone(), tags: tag_set(&group.tags) };
     txn.touch(Kind::SecurityGroup, &group.id);
@@ -205,7 +213,9 @@ fn permissions(rules: &[SecurityGroupRule]) -> Vec<PermissionOut> {
         match &r.peer {
             RulePeer::Cidr(IpNet::V4(n)) => p.ip_ranges.push(RangeOut { cidr_ip: n.to_string(), description }),
             RulePeer::Cidr(IpNet::V6(n)) => p.ipv6_ranges.push(Range6Out { cidr_ipv6: n.to_string(), description }),
-            RulePeer::Group { group_id, user_id } => p.groups.push(GroupPairOut { group_id: group_id.clone(), user_id: user_id.clone(), description }),
+            RulePeer::Group { group_id, user_id } => {
+                p.groups.push(GroupPairOut { group_id: group_id.clone(), user_id: user_id.clone(), description })
+            }
             RulePeer::PrefixList(id) => p.prefix_list_ids.push(PrefixListOut { prefix_list_id: id.clone(), description }),
         }
     }
@@ -243,12 +253,16 @@ pub struct DescribeInput {
     group_names: Vec<String>,
     #[serde(default, rename = "Filter")]
     filters: Vec<FilterIn>,
+    max_results: Option<i32>,
+    next_token: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct DescribeOut {
     #[serde(rename = "securityGroupInfo")]
     groups: Vec<GroupOut>,
+    #[serde(rename = "nextToken", skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
 }
 
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsError> {
@@ -263,7 +277,7 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
             return Err(group_not_found(name));
         }
     }
-    let groups = txn
+    let groups: Vec<GroupOut> = txn
         .config
         .security_groups
         .values()
@@ -277,7 +291,13 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
                 "vpc-id" => Some(vec![g.vpc_id.clone()]),
                 "description" => Some(vec![g.description.clone()]),
                 "owner-id" => Some(vec![g.owner_id.clone()]),
-                _ => None,
+                other => {
+                    let (rules, key) = match other.strip_prefix("egress.") {
+                        Some(rest) => (&g.egress, rest),
+                        None => (&g.ingress, other),
+                    };
+                    permission_field(txn, rules, key.strip_prefix("ip-permission.")?)
+                }
             })
         })
         .map(|g| GroupOut {
@@ -292,7 +312,43 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
             tags: tag_set(&g.tags),
         })
         .collect();
-    Ok(DescribeOut { groups })
+    let (groups, next_token) = super::paging::page(groups, input.max_results, input.next_token.as_deref(), 5)?;
+    Ok(DescribeOut { groups, next_token })
+}
+
+/// The values a group's rules have for an `ip-permission.*` filter.
+fn permission_field(txn: &Txn, rules: &[SecurityGroupRule], key: &str) -> Option<Vec<String>> {
+    let each = |f: &dyn Fn(&SecurityGroupRule) -> Option<String>| Some(rules.iter().filter_map(f).collect());
+    match key {
+        "protocol" => each(&|r| Some(r.ip_protocol.clone())),
+        "from-port" => each(&|r| Some(r.from_port.unwrap_or(-1).to_string())),
+        "to-port" => each(&|r| Some(r.to_port.unwrap_or(-1).to_string())),
+        "cidr" => each(&|r| match &r.peer {
+            RulePeer::Cidr(IpNet::V4(n)) => Some(n.to_string()),
+            _ => None,
+        }),
+        "ipv6-cidr" => each(&|r| match &r.peer {
+            RulePeer::Cidr(IpNet::V6(n)) => Some(n.to_string()),
+            _ => None,
+        }),
+        "group-id" => each(&|r| match &r.peer {
+            RulePeer::Group { group_id, .. } => Some(group_id.clone()),
+            _ => None,
+        }),
+        "group-name" => each(&|r| match &r.peer {
+            RulePeer::Group { group_id, .. } => txn.config.security_groups.get(group_id).map(|g| g.name.clone()),
+            _ => None,
+        }),
+        "user-id" => each(&|r| match &r.peer {
+            RulePeer::Group { user_id, .. } => Some(user_id.clone()),
+            _ => None,
+        }),
+        "prefix-list-id" => each(&|r| match &r.peer {
+            RulePeer::PrefixList(id) => Some(id.clone()),
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -305,28 +361,31 @@ pub struct DeleteInput {
 pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<super::ReturnOut, AwsError> {
     let group = find_group(txn, input.group_id, input.group_name)?;
     if group.name == "default" {
-        return Err(AwsError::new("CannotDelete", 400, format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", group.id)));
+        return Err(AwsError::new(
+            "CannotDelete",
+            400,
+            format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", group.id),
+        ));
     }
-    let used_by_lb = txn.config.load_balancers.values().any(|lb| lb.security_groups.contains(&group.id));
+    let used_by_lb = txn.config.load_balancers.values().any(|lb| lb.security_groups.contains(&group.id))
+        || txn.config.interfaces_in_group(&group.id).next().is_some();
     let referenced = txn.config.security_groups.values().any(|g| {
         g.id != group.id
             && g.ingress.iter().chain(&g.egress).any(|r| matches!(&r.peer, RulePeer::Group { group_id, .. } if *group_id == group.id))
     });
     if used_by_lb || referenced {
-        return Err(AwsError::new(
-            "DependencyViolation",
-            400,
-            format!("resource {} has a dependent object", group.id),
-        ));
+        return Err(AwsError::new("DependencyViolation", 400, format!("resource {} has a dependent object", group.id)));
     }
     txn.config.security_groups.remove(&group.id);
     txn.touch(Kind::SecurityGroup, &group.id);
     Ok(super::OK)
 }
 
-fn find_group(txn: &Txn, id: Option<String>, name: Option<String>) -> Result<Arc<SecurityGroup>, AwsError> {
+pub fn find_group(txn: &Txn, id: Option<String>, name: Option<String>) -> Result<Arc<SecurityGroup>, AwsError> {
     match (id, name) {
-        (Some(id), _) => txn.config.security_groups.get(&id).filter(|g| g.region == txn.region).cloned().ok_or_else(|| group_not_found(&id)),
+        (Some(id), _) => {
+            txn.config.security_groups.get(&id).filter(|g| g.region == txn.region).cloned().ok_or_else(|| group_not_found(&id))
+        }
         (None, Some(name)) => {
             let default_vpc = txn.config.vpcs.values().find(|v| v.is_default && v.region == txn.region).map(|v| v.id.clone());
             txn.config
@@ -337,230 +396,5 @@ fn find_group(txn: &Txn, id: Option<String>, name: Option<String>) -> Result<Arc
                 .ok_or_else(|| group_not_found(&name))
         }
         (None, None) => Err(AwsError::new("MissingParameter", 400, "The request must contain the parameter groupId or groupName")),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PermissionIn {
-    ip_protocol: Option<String>,
-    from_port: Option<i32>,
-    to_port: Option<i32>,
-    #[serde(default)]
-    ip_ranges: Vec<IpRangeIn>,
-    #[serde(default)]
-    ipv6_ranges: Vec<Ipv6RangeIn>,
-    /// `UserIdGroupPairs`, whose wire name in the ec2 protocol is `Groups`.
-    #[serde(default, rename = "Groups")]
-    user_id_group_pairs: Vec<GroupPairIn>,
-    #[serde(default)]
-    prefix_list_ids: Vec<PrefixListIn>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IpRangeIn {
-    cidr_ip: String,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Ipv6RangeIn {
-    cidr_ipv6: String,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GroupPairIn {
-    group_id: Option<String>,
-    user_id: Option<String>,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PrefixListIn {
-    prefix_list_id: String,
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AuthorizeInput {
-    group_id: Option<String>,
-    group_name: Option<String>,
-    #[serde(default)]
-    ip_permissions: Vec<PermissionIn>,
-    ip_protocol: Option<String>,
-    from_port: Option<i32>,
-    to_port: Option<i32>,
-    cidr_ip: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct AuthorizeOut {
-    #[serde(rename = "return")]
-    ok: bool,
-    #[serde(rename = "securityGroupRuleSet")]
-    rules: Vec<RuleOut>,
-}
-
-#[derive(Serialize)]
-struct RuleOut {
-    #[serde(rename = "securityGroupRuleId")]
-    id: String,
-    #[serde(rename = "groupId")]
-    group_id: String,
-    #[serde(rename = "groupOwnerId")]
-    owner_id: String,
-    #[serde(rename = "isEgress")]
-    is_egress: bool,
-    #[serde(rename = "ipProtocol")]
-    ip_protocol: String,
-    #[serde(rename = "fromPort")]
-    from_port: i32,
-    #[serde(rename = "toPort")]
-    to_port: i32,
-    #[serde(rename = "cidrIpv4", skip_serializing_if = "Option::is_none")]
-    cidr_ipv4: Option<String>,
-    #[serde(rename = "cidrIpv6", skip_serializing_if = "Option::is_none")]
-    cidr_ipv6: Option<String>,
-    #[serde(rename = "referencedGroupInfo", skip_serializing_if = "Option::is_none")]
-    referenced: Option<ReferencedOut>,
-    #[serde(rename = "prefixListId", skip_serializing_if = "Option::is_none")]
-    prefix_list_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ReferencedOut {
-    #[serde(rename = "groupId")]
-    group_id: String,
-    #[serde(rename = "userId")]
-    user_id: String,
-}
-
-/// Normalise a protocol as EC2 echoes it: names lowercased, `all`/`-1` as `-1`, numbers for others.
-fn protocol(p: &str) -> Result<String, AwsError> {
-    let lower = p.to_ascii_lowercase();
-    match lower.as_str() {
-        "tcp" | "6" => Ok("tcp".into()),
-        "udp" | "17" => Ok("udp".into()),
-        "icmp" | "1" => Ok("icmp".into()),
-        "icmpv6" | "58" => Ok("icmpv6".into()),
-        "-1" | "all" => Ok("-1".into()),
-        n if n.parse::<u8>().is_ok() => Ok(n.into()),
-        _ => Err(AwsError::new("InvalidParameterValue", 400, format!("Invalid value '{p}' for IP protocol. Unknown protocol."))),
-    }
-}
-
-pub fn authorize_ingress(txn: &mut Txn, input: AuthorizeInput) -> Result<AuthorizeOut, AwsError> {
-    let group = find_group(txn, input.group_id, input.group_name)?;
-    let mut perms = input.ip_permissions;
-    if let Some(cidr) = input.cidr_ip {
-        perms.push(PermissionIn {
-            ip_protocol: input.ip_protocol,
-            from_port: input.from_port,
-            to_port: input.to_port,
-            ip_ranges: vec![IpRangeIn { cidr_ip: cidr, description: None }],
-            ipv6_ranges: Vec::new(),
-            user_id_group_pairs: Vec::new(),
-            prefix_list_ids: Vec::new(),
-        });
-    }
-    if perms.is_empty() {
-        return Err(AwsError::new("MissingParameter", 400, "No IP permissions specified"));
-    }
-    let mut new_rules = Vec::new();
-    for p in perms {
-        let proto = protocol(p.ip_protocol.as_deref().ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter ipProtocol"))?)?;
-        let (from, to) = match proto.as_str() {
-            "tcp" | "udp" => {
-                let (f, t) = (p.from_port.unwrap_or(-1), p.to_port.unwrap_or(-1));
-                if !(0..=65535).contains(&f) || !(0..=65535).contains(&t) || f > t {
-                    return Err(AwsError::new("InvalidParameterValue", 400, format!("Invalid port range: from {f} to {t}")));
-                }
-                (Some(f), Some(t))
-            }
-            "-1" => (None, None),
-            _ => (Some(p.from_port.unwrap_or(-1)), Some(p.to_port.unwrap_or(-1))),
-        };
-        let mut peers: Vec<(RulePeer, Option<String>)> = Vec::new();
-        for r in p.ip_ranges {
-            let net: ipnet::Ipv4Net = r.cidr_ip.parse().map_err(|_| AwsError::new("InvalidParameterValue", 400, format!("CIDR block {} is malformed", r.cidr_ip)))?;
-            peers.push((RulePeer::Cidr(IpNet::V4(net.trunc())), r.description));
-        }
-        for r in p.ipv6_ranges {
-            let net: ipnet::Ipv6Net = r.cidr_ipv6.parse().map_err(|_| AwsError::new("InvalidParameterValue", 400, format!("CIDR block {} is malformed", r.cidr_ipv6)))?;
-            peers.push((RulePeer::Cidr(IpNet::V6(net.trunc())), r.description));
-        }
-        for g in p.user_id_group_pairs {
-            let gid = g.group_id.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupId"))?;
-            match txn.config.security_groups.get(&gid) {
-                Some(other) if other.vpc_id == group.vpc_id => {}
-                Some(_) => return Err(AwsError::new("InvalidGroup.NotFound", 400, format!("You have specified two resources that belong to different networks: {gid}"))),
-                None => return Err(group_not_found(&gid)),
-            }
-            peers.push((RulePeer::Group { group_id: gid, user_id: g.user_id.unwrap_or_else(|| txn.account().to_string()) }, g.description));
-        }
-        for pl in p.prefix_list_ids {
-            peers.push((RulePeer::PrefixList(pl.prefix_list_id), pl.description));
-        }
-        for (peer, description) in peers {
-            let duplicate = group.ingress.iter().chain(new_rules.iter()).any(|r: &SecurityGroupRule| r.ip_protocol == proto && r.from_port == from && r.to_port == to && r.peer == peer);
-            if duplicate {
-                return Err(AwsError::new(
-                    "InvalidPermission.Duplicate",
-                    400,
-                    format!("the specified rule \"peer: {}, {}, from port: {}, to port: {}, ALLOW\" already exists", peer_text(&peer), proto.to_uppercase(), from.unwrap_or(-1), to.unwrap_or(-1)),
-                ));
-            }
-            new_rules.push(SecurityGroupRule { id: ids::ec2("sgr"), ip_protocol: proto.clone(), from_port: from, to_port: to, peer, description });
-        }
-    }
-    let out: Vec<RuleOut> = new_rules
-        .iter()
-        .map(|r| RuleOut {
-            id: r.id.clone(),
-            group_id: group.id.clone(),
-            owner_id: group.owner_id.clone(),
-            is_egress: false,
-            ip_protocol: r.ip_protocol.clone(),
-            from_port: r.from_port.unwrap_or(-1),
-            to_port: r.to_port.unwrap_or(-1),
-            cidr_ipv4: match &r.peer {
-                RulePeer::Cidr(IpNet::V4(n)) => Some(n.to_string()),
-                _ => None,
-            },
-            cidr_ipv6: match &r.peer {
-                RulePeer::Cidr(IpNet::V6(n)) => Some(n.to_string()),
-                _ => None,
-            },
-            referenced: match &r.peer {
-                RulePeer::Group { group_id, user_id } => Some(ReferencedOut { group_id: group_id.clone(), user_id: user_id.clone() }),
-                _ => None,
-            },
-            prefix_list_id: match &r.peer {
-                RulePeer::PrefixList(id) => Some(id.clone()),
-                _ => None,
-            },
-            description: r.description.clone(),
-        })
-        .collect();
-    let mut g = (*group).clone();
-    g.ingress.extend(new_rules);
-    txn.touch(Kind::SecurityGroup, &g.id);
-    txn.config.security_groups.insert(g.id.clone(), Arc::new(g));
-    Ok(AuthorizeOut { ok: true, rules: out })
-}
-
-fn peer_text(peer: &RulePeer) -> String {
-    match peer {
-        RulePeer::Cidr(n) => n.to_string(),
-        RulePeer::Group { group_id, .. } => group_id.clone(),
-        RulePeer::PrefixList(id) => id.clone(),
     }
 }

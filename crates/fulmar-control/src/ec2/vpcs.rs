@@ -9,7 +9,7 @@ use fulmar_aws::AwsError;
 use fulmar_model::{Kind, Subnet, Vpc};
 
 use super::filters::{self, FilterIn};
-use super::{tag_set, tags_for, TagOut, TagSpecificationIn, ReturnOut, OK};
+use super::{tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, ValueIn, OK};
 use crate::ids;
 use crate::Txn;
 
@@ -56,6 +56,7 @@ pub fn ensure_default_vpc(txn: &mut Txn) {
         instance_tenancy: "default".into(),
         owner_id: txn.account().to_string(),
         tags: Vec::new(),
+        ipv6_cidr_block: None,
     };
     let subnets: Vec<Ipv4Net> = cidr.subnets(20).map(|s| s.collect()).unwrap_or_default();
     for (zone, net) in zones(&txn.region).into_iter().zip(subnets) {
@@ -78,6 +79,11 @@ pub fn ensure_default_vpc(txn: &mut Txn) {
     txn.touch(Kind::Vpc, &vpc.id);
     txn.config.vpcs.insert(vpc.id.clone(), Arc::new(vpc));
     super::security_groups::create_default_group(txn, &vpc_id);
+    // The default VPC is public: an attached internet gateway and a main route table
+    // sending 0.0.0.0/0 to it.
+    let igw = super::gateways::new_igw(txn, Some(vpc_id.clone()), Vec::new());
+    let rtb = super::route_tables::create_main(txn, &vpc_id);
+    super::route_tables::add_route(txn, &rtb, "0.0.0.0/0".parse().expect("literal CIDR"), fulmar_model::ec2::RouteTarget::Gateway(igw));
 }
 
 #[derive(Deserialize)]
@@ -85,6 +91,7 @@ pub fn ensure_default_vpc(txn: &mut Txn) {
 pub struct CreateVpcInput {
     cidr_block: Option<String>,
     instance_tenancy: Option<String>,
+    amazon_provided_ipv6_cidr_block: Option<bool>,
     #[serde(default, rename = "TagSpecification")]
     tag_specifications: Vec<TagSpecificationIn>,
 }
@@ -100,6 +107,8 @@ pub struct VpcOut {
     cidr_block: String,
     #[serde(rename = "cidrBlockAssociationSet")]
     associations: Vec<CidrAssociationOut>,
+    #[serde(rename = "ipv6CidrBlockAssociationSet", skip_serializing_if = "Vec::is_empty")]
+    ipv6_associations: Vec<Ipv6AssociationOut>,
     #[serde(rename = "dhcpOptionsId")]
     dhcp_options_id: &'static str,
     #[serde(rename = "instanceTenancy")]
@@ -121,6 +130,20 @@ struct CidrAssociationOut {
 }
 
 #[derive(Serialize)]
+struct Ipv6AssociationOut {
+    #[serde(rename = "associationId")]
+    association_id: String,
+    #[serde(rename = "ipv6CidrBlock")]
+    cidr_block: String,
+    #[serde(rename = "ipv6CidrBlockState")]
+    state: StateOut,
+    #[serde(rename = "networkBorderGroup")]
+    network_border_group: String,
+    #[serde(rename = "ipv6Pool")]
+    pool: &'static str,
+}
+
+#[derive(Serialize)]
 struct StateOut {
     state: &'static str,
 }
@@ -136,6 +159,17 @@ fn render_vpc(v: &Vpc) -> VpcOut {
             cidr_block: v.cidr_block.to_string(),
             state: StateOut { state: "associated" },
         }],
+        ipv6_associations: v
+            .ipv6_cidr_block
+            .iter()
+            .map(|n| Ipv6AssociationOut {
+                association_id: format!("vpc-cidr-assoc-6{}", &v.id[5..]),
+                cidr_block: n.to_string(),
+                state: StateOut { state: "associated" },
+                network_border_group: v.region.clone(),
+                pool: "Amazon",
+            })
+            .collect(),
         dhcp_options_id: "default",
         instance_tenancy: v.instance_tenancy.clone(),
         is_default: v.is_default,
@@ -150,9 +184,13 @@ pub struct CreateVpcOut {
 
 pub fn create_vpc(txn: &mut Txn, input: CreateVpcInput) -> Result<CreateVpcOut, AwsError> {
     let raw = input.cidr_block.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter cidrBlock"))?;
-    let cidr: Ipv4Net = raw
-        .parse()
-        .map_err(|_| AwsError::new("InvalidParameterValue", 400, format!("Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")))?;
+    let cidr: Ipv4Net = raw.parse().map_err(|_| {
+        AwsError::new(
+            "InvalidParameterValue",
+            400,
+            format!("Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."),
+        )
+    })?;
     if !(16..=28).contains(&cidr.prefix_len()) {
         return Err(AwsError::new("InvalidVpc.Range", 400, format!("The CIDR '{raw}' is invalid.")));
     }
@@ -163,14 +201,24 @@ pub fn create_vpc(txn: &mut Txn, input: CreateVpcInput) -> Result<CreateVpcOut, 
         is_default: false,
         instance_tenancy: input.instance_tenancy.unwrap_or_else(|| "default".into()),
         owner_id: txn.account().to_string(),
-        tags: tags_for(input.tag_specifications, "vpc"),
+        tags: tags_for(&input.tag_specifications, "vpc"),
+        ipv6_cidr_block: input.amazon_provided_ipv6_cidr_block.unwrap_or(false).then(amazon_ipv6_block),
     };
     let out = render_vpc(&vpc);
     let id = vpc.id.clone();
     txn.touch(Kind::Vpc, &id);
     txn.config.vpcs.insert(id.clone(), Arc::new(vpc));
     super::security_groups::create_default_group(txn, &id);
+    super::route_tables::create_main(txn, &id);
     Ok(CreateVpcOut { vpc: out })
+}
+
+/// A /56 from Amazon's pool (2600:1f18::/32 is the us-east-1 range; any /56 of it).
+fn amazon_ipv6_block() -> ipnet::Ipv6Net {
+    let n: u16 = rand::random();
+    let text = format!("2600:1f18:{:x}:{:x}00::/56", n, rand::random::<u8>());
+    // Built from hex digits in a fixed layout; always a valid /56.
+    text.parse().expect("generated IPv6 CIDR")
 }
 
 #[derive(Deserialize)]
@@ -225,9 +273,13 @@ pub fn delete_vpc(txn: &mut Txn, input: DeleteVpcInput) -> Result<ReturnOut, Aws
     if !txn.config.vpcs.get(&input.vpc_id).is_some_and(|v| v.region == txn.region) {
         return Err(vpc_not_found(&input.vpc_id));
     }
-    let in_use = txn.config.subnets.values().any(|s| s.vpc_id == input.vpc_id)
-        || txn.config.security_groups.values().any(|g| g.vpc_id == input.vpc_id && g.name != "default")
-        || txn.config.load_balancers.values().any(|l| l.vpc_id == input.vpc_id);
+    let vpc_id = input.vpc_id.as_str();
+    let in_use = txn.config.subnets.values().any(|s| s.vpc_id == vpc_id)
+        || txn.config.security_groups.values().any(|g| g.vpc_id == vpc_id && g.name != "default")
+        || txn.config.load_balancers.values().any(|l| l.vpc_id == vpc_id)
+        || txn.config.internet_gateways.values().any(|g| g.vpc_id.as_deref() == Some(vpc_id))
+        || txn.config.route_tables.values().any(|t| t.vpc_id == vpc_id && !t.is_main())
+        || txn.config.network_interfaces.values().any(|n| n.vpc_id == vpc_id);
     if in_use {
         return Err(AwsError::new(
             "DependencyViolation",
@@ -239,6 +291,11 @@ pub fn delete_vpc(txn: &mut Txn, input: DeleteVpcInput) -> Result<ReturnOut, Aws
     for g in groups {
         txn.config.security_groups.remove(&g);
         txn.touch(Kind::SecurityGroup, &g);
+    }
+    let tables: Vec<String> = txn.config.route_tables.values().filter(|t| t.vpc_id == input.vpc_id).map(|t| t.id.clone()).collect();
+    for t in tables {
+        txn.config.route_tables.remove(&t);
+        txn.touch(Kind::RouteTable, &t);
     }
     txn.config.vpcs.remove(&input.vpc_id);
     txn.touch(Kind::Vpc, &input.vpc_id);
@@ -285,7 +342,8 @@ pub struct SubnetOut {
     tags: Vec<TagOut>,
 }
 
-fn render_subnet(s: &Subnet) -> SubnetOut {
+fn render_subnet(txn: &Txn, s: &Subnet) -> SubnetOut {
+    let used = txn.config.network_interfaces.values().filter(|n| n.subnet_id == s.id).count() as u64;
     SubnetOut {
         subnet_id: s.id.clone(),
         subnet_arn: format!("arn:aws:ec2:{}:{}:subnet/{}", s.region, s.owner_id, s.id),
@@ -293,7 +351,7 @@ fn render_subnet(s: &Subnet) -> SubnetOut {
         vpc_id: s.vpc_id.clone(),
         cidr_block: s.cidr_block.to_string(),
         // AWS reserves five addresses of every subnet.
-        available: (1u64 << (32 - s.cidr_block.prefix_len())).saturating_sub(5),
+        available: (1u64 << (32 - s.cidr_block.prefix_len())).saturating_sub(5 + used),
         availability_zone: s.availability_zone.clone(),
         availability_zone_id: s.availability_zone_id.clone(),
         default_for_az: s.default_for_az,
@@ -313,9 +371,13 @@ pub fn create_subnet(txn: &mut Txn, input: CreateSubnetInput) -> Result<CreateSu
     let vpc_id = input.vpc_id.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter vpcId"))?;
     let vpc = txn.config.vpcs.get(&vpc_id).filter(|v| v.region == txn.region).cloned().ok_or_else(|| vpc_not_found(&vpc_id))?;
     let raw = input.cidr_block.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter cidrBlock"))?;
-    let cidr: Ipv4Net = raw
-        .parse()
-        .map_err(|_| AwsError::new("InvalidParameterValue", 400, format!("Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block.")))?;
+    let cidr: Ipv4Net = raw.parse().map_err(|_| {
+        AwsError::new(
+            "InvalidParameterValue",
+            400,
+            format!("Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."),
+        )
+    })?;
     if !(16..=28).contains(&cidr.prefix_len()) || !vpc.cidr_block.contains(&cidr) {
         return Err(AwsError::new("InvalidSubnet.Range", 400, format!("The CIDR '{raw}' is invalid.")));
     }
@@ -346,9 +408,9 @@ pub fn create_subnet(txn: &mut Txn, input: CreateSubnetInput) -> Result<CreateSu
         default_for_az: false,
         map_public_ip_on_launch: false,
         owner_id: txn.account().to_string(),
-        tags: tags_for(input.tag_specifications, "subnet"),
+        tags: tags_for(&input.tag_specifications, "subnet"),
     };
-    let out = render_subnet(&subnet);
+    let out = render_subnet(txn, &subnet);
     txn.touch(Kind::Subnet, &subnet.id);
     txn.config.subnets.insert(subnet.id.clone(), Arc::new(subnet));
     Ok(CreateSubnetOut { subnet: out })
@@ -395,7 +457,7 @@ pub fn describe_subnets(txn: &mut Txn, input: DescribeSubnetsInput) -> Result<De
                 _ => None,
             })
         })
-        .map(|s| render_subnet(s))
+        .map(|s| render_subnet(txn, s))
         .collect();
     Ok(DescribeSubnetsOut { subnets })
 }
@@ -410,16 +472,58 @@ pub fn delete_subnet(txn: &mut Txn, input: DeleteSubnetInput) -> Result<ReturnOu
     if !txn.config.subnets.get(&input.subnet_id).is_some_and(|s| s.region == txn.region) {
         return Err(subnet_not_found(&input.subnet_id));
     }
-    if txn.config.load_balancers.values().any(|lb| lb.subnets.iter().any(|m| m.subnet_id == input.subnet_id)) {
+    let in_use = txn.config.load_balancers.values().any(|lb| lb.subnets.iter().any(|m| m.subnet_id == input.subnet_id))
+        || txn.config.network_interfaces.values().any(|n| n.subnet_id == input.subnet_id)
+        || txn
+            .config
+            .nat_gateways
+            .values()
+            .any(|n| n.subnet_id == input.subnet_id && n.state_at(super::now()) != fulmar_model::ec2::NatGatewayState::Deleted);
+    if in_use {
         return Err(AwsError::new(
             "DependencyViolation",
             400,
             format!("The subnet '{}' has dependencies and cannot be deleted.", input.subnet_id),
         ));
     }
+    super::route_tables::forget_subnet(txn, &input.subnet_id);
     txn.config.subnets.remove(&input.subnet_id);
     txn.touch(Kind::Subnet, &input.subnet_id);
     Ok(OK)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifySubnetAttributeInput {
+    subnet_id: String,
+    map_public_ip_on_launch: Option<ValueIn<bool>>,
+}
+
+pub fn modify_subnet_attribute(txn: &mut Txn, input: ModifySubnetAttributeInput) -> Result<ReturnOut, AwsError> {
+    let subnet = txn
+        .config
+        .subnets
+        .get(&input.subnet_id)
+        .filter(|s| s.region == txn.region)
+        .cloned()
+        .ok_or_else(|| subnet_not_found(&input.subnet_id))?;
+    let mut subnet = (*subnet).clone();
+    if let Some(v) = input.map_public_ip_on_launch {
+        subnet.map_public_ip_on_launch = v.value;
+    }
+    txn.touch(Kind::Subnet, &subnet.id);
+    txn.config.subnets.insert(subnet.id.clone(), Arc::new(subnet));
+    Ok(OK)
+}
+
+/// A subnet of the calling region, or `InvalidSubnetID.NotFound`.
+pub fn subnet(txn: &Txn, id: &str) -> Result<Arc<Subnet>, AwsError> {
+    txn.config.subnets.get(id).filter(|s| s.region == txn.region).cloned().ok_or_else(|| subnet_not_found(id))
+}
+
+/// A VPC of the calling region, or `InvalidVpcID.NotFound`.
+pub fn vpc(txn: &Txn, id: &str) -> Result<Arc<Vpc>, AwsError> {
+    txn.config.vpcs.get(id).filter(|v| v.region == txn.region).cloned().ok_or_else(|| vpc_not_found(id))
 }
 
 #[derive(Deserialize)]

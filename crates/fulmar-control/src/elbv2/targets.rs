@@ -42,6 +42,30 @@ fn target_of(tg: &TargetGroup, t: TargetIn) -> Result<Target, AwsError> {
     Ok(Target { id: t.id, port, availability_zone: t.availability_zone })
 }
 
+/// An instance target must exist in the target group's VPC and be running; the data
+/// plane reaches it at its private address.
+fn check_instance(txn: &Txn, tg: &TargetGroup, id: &str) -> Result<(), AwsError> {
+    let now = crate::ids::now_ms();
+    let Some(inst) = txn.config.instances.get(id).filter(|i| i.region == txn.region) else {
+        return Err(AwsError::new("InvalidTarget", 400, format!("The following targets are not valid instances: '{id}'")));
+    };
+    if tg.vpc_id.as_deref().is_some_and(|v| v != inst.vpc_id) {
+        return Err(AwsError::new(
+            "InvalidTarget",
+            400,
+            format!("The following targets are not in the target group VPC '{}': '{id}'", tg.vpc_id.as_deref().unwrap_or_default()),
+        ));
+    }
+    if inst.state_at(now) != fulmar_model::InstanceState::Running {
+        return Err(AwsError::new(
+            "InvalidTarget",
+            400,
+            format!("The following targets are not in a running state and cannot be registered: '{id}'"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
     let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
     if input.targets.is_empty() {
@@ -56,16 +80,13 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
                     return Err(AwsError::new("InvalidTarget", 400, format!("The IP address '{}' is not a valid IPv4 address", target.id)));
                 }
             }
-            "instance" => {
-                // No instance exists until the EC2 instance model lands.
+            "instance" => check_instance(txn, &tg, &target.id)?,
+            other => {
                 return Err(AwsError::new(
                     "InvalidTarget",
                     400,
-                    format!("The following targets are not in a running state and cannot be registered: '{}'", target.id),
+                    format!("Targets of type '{other}' are not supported by this Fulmar version"),
                 ));
-            }
-            other => {
-                return Err(AwsError::new("InvalidTarget", 400, format!("Targets of type '{other}' are not supported by this Fulmar version")));
             }
         }
         if !tg.targets.iter().any(|x| x.id == target.id && x.port == target.port) {
