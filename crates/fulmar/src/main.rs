@@ -4,6 +4,7 @@
 mod api;
 mod explain;
 mod glue;
+mod locations;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// names (UDP and TCP): `dig @127.0.0.1 -p 8053 NAME`.
     #[arg(long, default_value = "127.0.0.1:8053")]
     pub dns_addr: SocketAddr,
+    /// Which client address blocks stand for which AWS region, place and VPC (Route 53
+    /// latency, geolocation and private-zone answers); see examples/client-locations.txt.
+    #[arg(long)]
+    pub client_locations: Option<PathBuf>,
     /// Loopback range from which each load balancer gets its own address.
     #[arg(long, default_value = "127.10.0.0/16")]
     pub lb_address_pool: ipnet::Ipv4Net,
@@ -65,7 +69,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let prober = fulmar_r53health::HealthChecker::start(config_rx.clone(), fulmar_r53health::Options::default());
     control.set_route53_health_view(Arc::new(glue::Route53Health(prober.board())));
     let oracle = glue::DnsHealth { checks: prober.board(), targets: data_plane.health(), config: config_rx.clone() };
-    let dns = fulmar_dns::DnsServer::start(args.dns_addr, config_rx, Arc::new(oracle), fulmar_dns::Options::default())
+    let mut dns_options = fulmar_dns::Options::default();
+    if let Some(path) = &args.client_locations {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let locator = crate::locations::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        dns_options.locator = Arc::new(locator);
+    }
+    let dns = fulmar_dns::DnsServer::start(args.dns_addr, config_rx, Arc::new(oracle), dns_options)
         .with_context(|| format!("binding the DNS address {}", args.dns_addr))?;
     let answers = Arc::new(glue::DnsAnswers::default());
     let _ = answers.0.set(dns.clone());
