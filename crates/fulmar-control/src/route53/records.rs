@@ -204,9 +204,7 @@ fn apply(
         return Err(format!("RRSet of type SOA with DNS name {shown} is not permitted because a SOA record may only exist at the apex"));
     }
     let same_name = || {
-        working
-            .values()
-            .filter(|r| r.name == record.name && r.key() != key)
+        named(working, &record.zone_id, &record.name).filter(|r| r.key() != key)
     };
     let cname_conflict = same_name().any(|r| (r.rtype == "CNAME") != (record.rtype == "CNAME"));
     if cname_conflict {
@@ -244,6 +242,22 @@ fn apply(
     }
     working.insert(key, record);
     Ok(())
+}
+
+/// The record sets of `working` named `name`: a range of the map, since keys start
+/// `<zone>/<name>/`, never a scan of the whole zone (a batch of 1,000 changes would
+/// otherwise cost 1,000 passes over a zone that may hold a million record sets).
+fn named<'a>(
+    working: &'a BTreeMap<String, RecordSet>,
+    zone_id: &str,
+    name: &'a str,
+) -> impl Iterator<Item = &'a RecordSet> + 'a {
+    let prefix = format!("{zone_id}/{name}/");
+    working
+        .range(prefix.clone()..)
+        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .map(|(_, r)| r)
+        .filter(move |r| r.name == name)
 }
 
 /// An alias must name something that exists: a record set of a hosted zone here,
@@ -293,7 +307,7 @@ fn check_alias(
         }
         let exists = |r: &RecordSet| r.name == alias.dns_name && r.rtype == record.rtype;
         let found = if target_zone.id == zone.id {
-            working.values().any(exists)
+            named(working, &zone.id, &alias.dns_name).any(exists)
         } else {
             super::records::zone_records(txn, &target_zone.id)
                 .values()
