@@ -12,12 +12,10 @@ use fulmar_routing::balance::pick_weighted;
 use fulmar_routing::redirect::{location, OriginalRequest};
 use fulmar_routing::rules::RequestView;
 use fulmar_routing::sticky::CookieSealer;
-use http::header::HOST;
+use http::header::{HeaderValue, HOST};
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::headers;
 use crate::phases::{Body, Connection, Next, ProxyPhases, RequestContext, UpstreamFailure};
@@ -25,16 +23,13 @@ use crate::responses;
 use crate::snapshot::Snapshot;
 use crate::stickiness;
 
-/// How long the ALB tries to open a connection to a target before answering 504.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Idle pooled connections to targets are closed after this long.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
+mod pool;
 
-/// The ALB proxy: the current compiled snapshot, the pooled client to targets, and the
-/// stickiness cookie sealer.
+/// The ALB proxy: the current compiled snapshot, the pooled connections to targets, and
+/// the stickiness cookie sealer.
 pub(crate) struct Alb {
     snapshot: ArcSwap<Snapshot>,
-    client: Client<HttpConnector, Body>,
+    pool: pool::Pool,
     sealer: CookieSealer,
     /// Connections blocked by security groups, held silent.
     pub held: crate::secgroups::Held,
@@ -42,16 +37,9 @@ pub(crate) struct Alb {
 
 impl Alb {
     pub fn new(options: &crate::Options) -> Alb {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
         Alb {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
-            client,
+            pool: pool::Pool::default(),
             sealer: CookieSealer::new(options.cookie_key),
             held: Default::default(),
         }
@@ -92,11 +80,15 @@ impl ProxyPhases for Alb {
             return Next::Respond(responses::page_and_close(StatusCode::SERVICE_UNAVAILABLE));
         };
         ctx.upstream_timeout = listener.idle_timeout;
-        let header_list: Vec<(&str, &str)> = req
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-            .collect();
+        // Only http-header conditions read the header list; most tables have none.
+        let header_list: Vec<(&str, &str)> = if listener.rules.reads_headers() {
+            req.headers()
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let host = req
             .headers()
             .get(HOST)
@@ -175,12 +167,14 @@ impl ProxyPhases for Alb {
     }
 
     fn upstream_request(&self, head: &mut http::request::Parts, ctx: &RequestContext) {
-        if let Some(addr) = ctx.target_addr {
-            let path = head.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            match format!("http://{addr}{path}").parse::<Uri>() {
-                Ok(uri) => head.uri = uri,
-                Err(e) => tracing::warn!(error = %e, "cannot build the target URI"),
-            }
+        // Origin form (`/path?query`, as received) on the connection to the target; a
+        // request without Host (HTTP/1.0) gets the target's address as its Host.
+        let path = head.uri.path_and_query().cloned();
+        head.uri = Uri::from(path.unwrap_or_else(|| PathAndQuery::from_static("/")));
+        if let (Some(addr), false) = (ctx.target_addr, head.headers.contains_key(HOST)) {
+            // Invariant: a formatted socket address is visible ASCII.
+            let host = HeaderValue::from_str(&addr.to_string()).expect("an address is ASCII");
+            head.headers.insert(HOST, host);
         }
         head.version = Version::HTTP_11;
         headers::strip_hop_by_hop(&mut head.headers);
@@ -193,11 +187,12 @@ impl ProxyPhases for Alb {
         req: Request<Body>,
         ctx: &RequestContext,
     ) -> Result<Response<Incoming>, UpstreamFailure> {
-        match tokio::time::timeout(ctx.upstream_timeout, self.client.request(req)).await {
+        let Some(target) = ctx.target_addr else {
+            return Err(UpstreamFailure::Failed("no target selected".into()));
+        };
+        match tokio::time::timeout(ctx.upstream_timeout, self.pool.send(target, req)).await {
             Err(_) => Err(UpstreamFailure::TimedOut),
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) if timed_out(&e) => Err(UpstreamFailure::TimedOut),
-            Ok(Err(e)) => Err(UpstreamFailure::Failed(error_chain(&e))),
+            Ok(result) => result,
         }
     }
 
@@ -236,20 +231,6 @@ fn host_without_port(host: &str) -> &str {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
-}
-
-/// Whether a client error comes from a timed-out connect.
-fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        source = err.source();
-    }
-    false
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -16,12 +16,14 @@ use crate::health::group::Mode;
 use crate::health::{GroupHealth, HealthBoard};
 use crate::listeners::Sockets;
 use crate::nftables::PacketFilter;
+use crate::observe::Observers;
 use crate::secgroups::Enforcement;
 use crate::snapshot::Snapshot;
 use crate::Options;
 
 pub(crate) struct Control {
     alb: Arc<Alb>,
+    observers: Arc<Observers>,
     board: Arc<HealthBoard>,
     groups: HashMap<String, Arc<GroupHealth>>,
     checkers: HashMap<String, Checker>,
@@ -34,10 +36,16 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    pub fn new(options: &Options, board: Arc<HealthBoard>, enforcement: &Enforcement) -> Control {
+    pub fn new(
+        options: &Options,
+        observers: Arc<Observers>,
+        board: Arc<HealthBoard>,
+        enforcement: &Enforcement,
+    ) -> Control {
         let (alive, drained) = mpsc::channel(1);
         Control {
             alb: Arc::new(Alb::new(options)),
+            observers,
             board,
             groups: HashMap::new(),
             checkers: HashMap::new(),
@@ -89,7 +97,9 @@ impl Control {
         let snapshot = Arc::new(Snapshot::compile(config, &self.groups));
         self.alb.publish(snapshot.clone());
         self.packet_filter.apply(&snapshot);
-        self.sockets.reconcile(&snapshot, &self.alb, &alive);
+        self.observers.apply(config);
+        self.sockets
+            .reconcile(&snapshot, &self.alb, &self.observers, &alive);
     }
 
     /// Stop accepting and probing; the returned future resolves once every open

@@ -12,20 +12,29 @@
 //!
 //! Pure decisions (rule matching, redirects, round robin, health transitions, cookie
 //! sealing) live in `fulmar-routing`; this crate is the I/O around them.
+//!
+//! Every request is counted in the ALB's CloudWatch metrics ([`metrics`], rendered by
+//! [`DataPlane::metrics`]) and, when its load balancer's `access_logs.s3.enabled`
+//! is on, written to an access log in ALB's format ([`accesslog`]); both are fed by
+//! `observe`, off the request's critical path.
 
+pub mod accesslog;
 mod alb;
 mod control;
 mod error;
 mod headers;
 pub mod health;
 mod listeners;
+pub mod metrics;
 mod nftables;
+mod observe;
 mod phases;
 mod responses;
 mod secgroups;
 mod snapshot;
 mod stickiness;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +45,7 @@ pub use health::HealthBoard;
 pub use secgroups::Enforcement;
 
 use control::Control;
+use observe::Observers;
 
 /// How long [`DataPlane::shutdown`] lets open connections finish their requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -46,12 +56,34 @@ pub struct Options {
     /// The HMAC key sealing AWSALB / AWSALBCORS stickiness cookies; persisted by the
     /// binary so cookies stay valid across restarts.
     pub cookie_key: [u8; 32],
+    /// The data directory; access logs go under `<data_dir>/access-logs/`. `None`:
+    /// no access logs are written.
+    pub data_dir: Option<PathBuf>,
+    /// The account in access-log paths and names (the load balancer ARN's when empty).
+    pub account_id: String,
+    /// How long one access-log file covers: 5 minutes, as on AWS (shorter in tests).
+    pub access_log_interval: Duration,
+}
+
+impl Options {
+    /// Options with `cookie_key`, no access logs, AWS's 5-minute log interval.
+    pub fn new(cookie_key: [u8; 32]) -> Options {
+        Options {
+            cookie_key,
+            data_dir: None,
+            account_id: String::new(),
+            access_log_interval: accesslog::DEFAULT_INTERVAL,
+        }
+    }
 }
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("cookie_key", &"<redacted>")
+            .field("data_dir", &self.data_dir)
+            .field("account_id", &self.account_id)
+            .field("access_log_interval", &self.access_log_interval)
             .finish()
     }
 }
@@ -60,6 +92,7 @@ impl std::fmt::Debug for Options {
 /// the latest configuration snapshot, and the health checker of their target groups.
 pub struct DataPlane {
     board: Arc<HealthBoard>,
+    observers: Arc<Observers>,
     control: Arc<Mutex<Control>>,
     follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -85,8 +118,10 @@ impl DataPlane {
         enforcement: Enforcement,
     ) -> Arc<DataPlane> {
         let board = Arc::new(HealthBoard::default());
+        let observers = Arc::new(Observers::new(&options));
         let control = Arc::new(Mutex::new(Control::new(
             &options,
+            observers.clone(),
             board.clone(),
             &enforcement,
         )));
@@ -108,6 +143,7 @@ impl DataPlane {
         });
         Arc::new(DataPlane {
             board,
+            observers,
             control,
             follower: Mutex::new(Some(follower)),
         })
@@ -116,6 +152,12 @@ impl DataPlane {
     /// Target health as DescribeTargetHealth reports it.
     pub fn health(&self) -> Arc<HealthBoard> {
         self.board.clone()
+    }
+
+    /// The ALB's CloudWatch metrics of every load balancer, in the Prometheus text
+    /// format (what `GET /metrics` on the API port answers).
+    pub fn metrics(&self) -> String {
+        self.observers.metrics.render(&self.board)
     }
 
     /// Stop accepting on every listener, stop health checks, remove the packet filter,
@@ -128,6 +170,7 @@ impl DataPlane {
         if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
             tracing::warn!("connections still open after the shutdown grace period; closing them");
         }
+        self.observers.flush().await;
     }
 }
 

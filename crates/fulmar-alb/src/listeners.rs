@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::alb::Alb;
 use crate::error::Error;
+use crate::observe::{ConnectionGuard, Observers};
 use crate::phases::{self, Connection};
 use crate::snapshot::Snapshot;
 
@@ -42,7 +43,13 @@ struct Open {
 }
 
 impl Sockets {
-    pub fn reconcile(&mut self, snapshot: &Snapshot, alb: &Arc<Alb>, alive: &mpsc::Sender<()>) {
+    pub fn reconcile(
+        &mut self,
+        snapshot: &Snapshot,
+        alb: &Arc<Alb>,
+        observers: &Arc<Observers>,
+        alive: &mpsc::Sender<()>,
+    ) {
         self.open.retain(|arn, open| {
             let keep = snapshot.listeners.get(arn).is_some_and(|l| l.address == open.address);
             if !keep {
@@ -63,6 +70,7 @@ impl Sockets {
                         socket,
                         listener.arn.clone(),
                         alb.clone(),
+                        observers.clone(),
                         stopped,
                         alive.clone(),
                     ));
@@ -110,6 +118,7 @@ async fn accept_loop(
     socket: TcpListener,
     arn: String,
     alb: Arc<Alb>,
+    observers: Arc<Observers>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
@@ -125,7 +134,13 @@ async fn accept_loop(
                         alb.held.hold(stream, peer, stop.clone());
                         continue;
                     }
-                    let conn = Connection { listener_arn: arn.clone(), client: peer, local };
+                    let conn = Connection {
+                        listener_arn: arn.clone(),
+                        client: peer,
+                        local,
+                        observers: observers.clone(),
+                        conn_trace_id: Default::default(),
+                    };
                     tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
                 }
                 Err(e) => {
@@ -148,6 +163,7 @@ async fn serve(
     _alive: mpsc::Sender<()>,
 ) {
     let _ = stream.set_nodelay(true);
+    let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
     let conn = Arc::new(conn);
     let service = service_fn(move |req| {
         let (alb, conn) = (alb.clone(), conn.clone());

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::observe::{Exchange, Observers};
 use crate::snapshot::{CompiledTargetGroup, Snapshot};
 
 /// Every body the data plane sends, to clients and to targets.
@@ -37,6 +38,18 @@ pub(crate) struct Connection {
     pub client: SocketAddr,
     /// The listener address the client connected to.
     pub local: SocketAddr,
+    /// Where requests are counted and logged.
+    pub observers: Arc<Observers>,
+    /// The access log's `conn_trace_id`, made on the first logged request.
+    pub conn_trace_id: OnceLock<Arc<str>>,
+}
+
+impl Connection {
+    pub fn trace_id(&self) -> Arc<str> {
+        self.conn_trace_id
+            .get_or_init(crate::observe::new_conn_trace_id)
+            .clone()
+    }
 }
 
 /// Why the exchange with a target produced no response.
@@ -107,32 +120,55 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
     fn upstream_failure(&self, failure: UpstreamFailure, ctx: &RequestContext) -> Response<Body>;
 }
 
-/// Run one request through the phases of `p`.
+/// Run one request through the phases of `p`, counting it in the listener's metrics
+/// and logging it when its load balancer's access logs are on.
 pub(crate) async fn handle<P: ProxyPhases>(
     p: &P,
     req: Request<Incoming>,
     conn: &Connection,
 ) -> Response<Body> {
     let mut ctx = p.new_context(conn);
-    if let Next::Respond(resp) = p.route(&req, &mut ctx) {
+    match conn.observers.listener(&conn.listener_arn) {
+        Some(obs) => {
+            let mut exchange = Exchange::begin(obs, &req, conn);
+            let resp = run(p, req, &mut ctx, Some(&mut exchange)).await;
+            exchange.finish(resp, &ctx, conn, &conn.observers)
+        }
+        None => run(p, req, &mut ctx, None).await,
+    }
+}
+
+async fn run<P: ProxyPhases>(
+    p: &P,
+    req: Request<Incoming>,
+    ctx: &mut RequestContext,
+    mut exchange: Option<&mut Exchange>,
+) -> Response<Body> {
+    if let Next::Respond(resp) = p.route(&req, ctx) {
         return resp;
     }
-    if let Next::Respond(resp) = p.select_target(&req, &mut ctx) {
+    if let Next::Respond(resp) = p.select_target(&req, ctx) {
         return resp;
     }
     let (mut head, body) = req.into_parts();
-    p.upstream_request(&mut head, &ctx);
+    p.upstream_request(&mut head, ctx);
+    if let Some(e) = exchange.as_deref_mut() {
+        e.dispatched(&head);
+    }
     let upstream = Request::from_parts(head, body.boxed());
-    match p.send(upstream, &ctx).await {
+    match p.send(upstream, ctx).await {
         Ok(resp) => {
+            if let Some(e) = exchange {
+                e.answered(resp.status().as_u16());
+            }
             let mut resp = resp.map(|b| b.boxed());
-            p.upstream_response(&mut resp, &ctx);
+            p.upstream_response(&mut resp, ctx);
             resp
         }
         Err(failure) => {
             tracing::debug!(listener = %ctx.listener_arn, target = ?ctx.target, ?failure,
                 elapsed_ms = ctx.received.elapsed().as_millis() as u64, "target failed");
-            p.upstream_failure(failure, &ctx)
+            p.upstream_failure(failure, ctx)
         }
     }
 }

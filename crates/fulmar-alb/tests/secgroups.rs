@@ -110,9 +110,7 @@ fn start_with(
     let (tx, rx) = watch::channel(Arc::new(config));
     let plane = DataPlane::start_with(
         rx,
-        Options {
-            cookie_key: [7; 32],
-        },
+        Options::new([7; 32]),
         enforcement,
     );
     (tx, plane)

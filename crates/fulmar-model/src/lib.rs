@@ -7,6 +7,7 @@
 
 pub mod ec2;
 pub mod elbv2;
+pub mod insights;
 pub mod route53;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub use elbv2::{
     LoadBalancer, Matcher, QueryStringPair, RedirectConfig, Rule, Target,
     TargetGroup, WeightedTargetGroup,
 };
+pub use insights::{NetworkInsightsAnalysis, NetworkInsightsPath};
 
 /// A resource tag (`Key`, `Value`), as every AWS service shapes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +63,10 @@ pub struct Config {
     pub instances: BTreeMap<String, Arc<Instance>>,
     pub volumes: BTreeMap<String, Arc<Volume>>,
     pub network_interfaces: BTreeMap<String, Arc<NetworkInterface>>,
+    /// Reachability Analyzer paths (`nip-...`).
+    pub network_insights_paths: BTreeMap<String, Arc<NetworkInsightsPath>>,
+    /// Reachability Analyzer analyses (`nia-...`).
+    pub network_insights_analyses: BTreeMap<String, Arc<NetworkInsightsAnalysis>>,
 }
 
 /// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
@@ -86,10 +92,12 @@ pub enum Kind {
     Instance,
     Volume,
     NetworkInterface,
+    NetworkInsightsPath,
+    NetworkInsightsAnalysis,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -110,6 +118,8 @@ impl Kind {
         Kind::Instance,
         Kind::Volume,
         Kind::NetworkInterface,
+        Kind::NetworkInsightsPath,
+        Kind::NetworkInsightsAnalysis,
     ];
 
     /// The key prefix of this kind in the store.
@@ -135,6 +145,8 @@ impl Kind {
             Kind::Instance => "ec2/instance/",
             Kind::Volume => "ec2/volume/",
             Kind::NetworkInterface => "ec2/eni/",
+            Kind::NetworkInsightsPath => "ec2/nip/",
+            Kind::NetworkInsightsAnalysis => "ec2/nia/",
         }
     }
 
@@ -261,6 +273,14 @@ impl Config {
                 let v: NetworkInterface = serde_json::from_slice(json)?;
                 self.network_interfaces.insert(v.id.clone(), Arc::new(v));
             }
+            Kind::NetworkInsightsPath => {
+                let v: NetworkInsightsPath = serde_json::from_slice(json)?;
+                self.network_insights_paths.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::NetworkInsightsAnalysis => {
+                let v: NetworkInsightsAnalysis = serde_json::from_slice(json)?;
+                self.network_insights_analyses.insert(v.id.clone(), Arc::new(v));
+            }
         }
         Ok(())
     }
@@ -292,6 +312,8 @@ impl Config {
             Kind::Instance => self.instances.get(id).map(|v| enc(&**v)),
             Kind::Volume => self.volumes.get(id).map(|v| enc(&**v)),
             Kind::NetworkInterface => self.network_interfaces.get(id).map(|v| enc(&**v)),
+            Kind::NetworkInsightsPath => self.network_insights_paths.get(id).map(|v| enc(&**v)),
+            Kind::NetworkInsightsAnalysis => self.network_insights_analyses.get(id).map(|v| enc(&**v)),
         }
     }
 

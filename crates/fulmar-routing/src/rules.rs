@@ -42,6 +42,8 @@ pub struct RuleTable {
     rules: Box<[CompiledRule]>,
     default_arn: String,
     default_action: Action,
+    /// Whether some rule has an http-header condition (so the caller must list headers).
+    reads_headers: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +108,12 @@ impl RuleTable {
         let default_action = terminal_action(&listener.default_actions)
             .cloned()
             .unwrap_or_else(no_route_action);
+        let reads_headers = compiled
+            .iter()
+            .flat_map(|r| r.checks.iter())
+            .any(|c| matches!(c.check, Check::Header { .. }));
         RuleTable {
+            reads_headers,
             rules: compiled.into(),
             default_arn: default_rule_arn(&listener.arn),
             default_action,
@@ -156,6 +163,12 @@ impl RuleTable {
     /// Whether the listener has only its default rule.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Whether evaluation looks at [`RequestView::headers`]: when `false`, callers may
+    /// pass an empty list and save collecting the request's headers.
+    pub fn reads_headers(&self) -> bool {
+        self.reads_headers
     }
 
     /// The ARN of the listener's default rule.

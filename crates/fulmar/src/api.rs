@@ -3,7 +3,8 @@
 //! and answered by the control plane. `GET /_fulmar/health` reports readiness;
 //! `POST /_fulmar/reset` (alias `/moto-api/reset`) forgets every resource;
 //! `GET /_fulmar/explain?from=IP&to=IP&traffic=tcp/22` explains a flow in plain words
-//! (what `fulmar explain` prints).
+//! (what `fulmar explain` prints); `GET /metrics` serves the load balancers'
+//! CloudWatch metrics in the Prometheus text format.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 const ACCESS_KEY: &str = "test";
 const SECRET_KEY: &str = "test";
 
-pub async fn serve(listener: TcpListener, control: Arc<Control>) {
+pub async fn serve(listener: TcpListener, control: Arc<Control>, data_plane: Arc<fulmar_alb::DataPlane>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -38,8 +39,17 @@ pub async fn serve(listener: TcpListener, control: Arc<Control>) {
         };
         let _ = stream.set_nodelay(true);
         let control = control.clone();
+        let data_plane = data_plane.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| handle(req, control.clone()));
+            let svc = service_fn(move |req| {
+                let (control, data_plane) = (control.clone(), data_plane.clone());
+                async move {
+                    if req.method() == http::Method::GET && req.uri().path() == "/metrics" {
+                        return Ok(reply(200, "text/plain; version=0.0.4; charset=utf-8", data_plane.metrics()));
+                    }
+                    handle(req, control).await
+                }
+            });
             let conn = hyper::server::conn::http1::Builder::new();
             if let Err(e) = conn.serve_connection(TokioIo::new(stream), svc).await {
                 tracing::debug!(error = %e, "API connection ended");

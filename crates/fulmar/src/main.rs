@@ -2,6 +2,7 @@
 //! control plane, the store and the ALB data plane together.
 
 mod api;
+mod demo;
 mod explain;
 mod glue;
 mod locations;
@@ -23,6 +24,9 @@ enum Command {
     /// Explain whether security groups let a flow through, and which rule decides it,
     /// asking a running `fulmar serve`.
     Explain(explain::ExplainArgs),
+    /// Start Fulmar with two sample backends and a load balancer built through the API,
+    /// print the curl commands to try, and serve until Ctrl-C.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +40,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

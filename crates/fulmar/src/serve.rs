@@ -36,7 +36,8 @@ pub struct ServeArgs {
     /// The AWS account id in every ARN and owner id.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
-    /// Data-plane and API worker threads (default: one per core).
+    /// Data-plane and API worker threads (default: one per core). With 1, everything
+    /// runs on the main thread (a current-thread runtime: no cross-thread wake-ups).
     #[arg(long)]
     pub workers: Option<usize>,
 }
@@ -45,11 +46,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.account_id.len() != 12 || !args.account_id.chars().all(|c| c.is_ascii_digit()) {
         anyhow::bail!("--account-id must be 12 digits, got {:?}", args.account_id);
     }
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    let mut builder = match args.workers {
+        Some(0 | 1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     builder.enable_all();
-    if let Some(n) = args.workers {
-        builder.worker_threads(n.max(1));
-    }
     let runtime = builder.build().context("starting the runtime")?;
     runtime.block_on(serve(args))
 }
@@ -63,7 +69,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let control = Arc::new(control);
 
     let cookie_key = node_key(&args.data_dir.join("cookie.key"))?;
-    let data_plane = DataPlane::start(config_rx.clone(), fulmar_alb::Options { cookie_key });
+    let options = fulmar_alb::Options {
+        data_dir: Some(args.data_dir.clone()),
+        account_id: args.account_id.clone(),
+        ..fulmar_alb::Options::new(cookie_key)
+    };
+    let data_plane = DataPlane::start(config_rx.clone(), options);
     control.set_health_view(Arc::new(glue::AlbHealth(data_plane.health())));
 
     let prober = fulmar_r53health::HealthChecker::start(config_rx.clone(), fulmar_r53health::Options::default());
@@ -85,7 +96,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the API address {}", args.api_addr))?;
     tracing::info!(api = %args.api_addr, dns = %args.dns_addr, data_dir = %args.data_dir.display(), pool = %args.lb_address_pool, "fulmar is ready");
-    let api = tokio::spawn(crate::api::serve(listener, control.clone()));
+    let api = tokio::spawn(crate::api::serve(listener, control.clone(), data_plane.clone()));
 
     shutdown_signal().await;
     tracing::info!("shutting down");

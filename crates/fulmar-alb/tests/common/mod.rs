@@ -173,12 +173,7 @@ pub fn start(config: Config) -> (watch::Sender<Arc<Config>>, Arc<DataPlane>) {
         .with_test_writer()
         .try_init();
     let (tx, rx) = watch::channel(Arc::new(config));
-    let plane = DataPlane::start(
-        rx,
-        Options {
-            cookie_key: [7; 32],
-        },
-    );
+    let plane = DataPlane::start(rx, Options::new([7; 32]));
     (tx, plane)
 }
 

@@ -1,17 +1,21 @@
 //! The EC2 API (version 2016-11-15): VPCs, subnets, route tables, internet and NAT
 //! gateways, security groups and their rules, Elastic IPs, key pairs, instances with
-//! their volumes and network interfaces, and tags, with the default VPC every account
+//! their volumes and network interfaces, the Reachability Analyzer (network insights
+//! paths and analyses), and tags, with the default VPC every account
 //! starts with in each region. EC2 speaks the `ec2` flavour of the Query protocol.
 
 mod addresses;
 mod filters;
 mod gateways;
+mod insight_shapes;
+mod insights;
 mod instance_views;
 mod instances;
 mod interfaces;
 mod key_pairs;
 mod keys;
 mod paging;
+mod reachability;
 mod route_tables;
 mod rules;
 mod security_groups;
@@ -97,6 +101,12 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
         "ModifySecurityGroupRules" => op!(rules::modify_rules),
         "UpdateSecurityGroupRuleDescriptionsIngress" => op!(rules::update_descriptions_ingress),
         "UpdateSecurityGroupRuleDescriptionsEgress" => op!(rules::update_descriptions_egress),
+        "CreateNetworkInsightsPath" => op!(insights::create_path),
+        "DescribeNetworkInsightsPaths" => op!(insights::describe_paths),
+        "DeleteNetworkInsightsPath" => op!(insights::delete_path),
+        "StartNetworkInsightsAnalysis" => op!(insights::start_analysis),
+        "DescribeNetworkInsightsAnalyses" => op!(insights::describe_analyses),
+        "DeleteNetworkInsightsAnalysis" => op!(insights::delete_analysis),
         "CreateTags" => op!(tags::create_tags),
         "DeleteTags" => op!(tags::delete_tags),
         "DescribeTags" => op!(tags::describe_tags),

@@ -31,6 +31,8 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str)> {
         "i" => ("instance", "InvalidInstanceID"),
         "vol" => ("volume", "InvalidVolume"),
         "eni" => ("network-interface", "InvalidNetworkInterfaceID"),
+        "nip" => ("network-insights-path", "InvalidNetworkInsightsPathId"),
+        "nia" => ("network-insights-analysis", "InvalidNetworkInsightsAnalysisId"),
         _ => return None,
     })
 }
@@ -59,6 +61,8 @@ fn edit_tags(txn: &mut Txn, id: &str, edit: &dyn Fn(&mut Vec<Tag>) -> Result<(),
         Some("key-pair") => edit!(key_pairs, Kind::KeyPair),
         Some("instance") => edit!(instances, Kind::Instance),
         Some("volume") => edit!(volumes, Kind::Volume),
+        Some("network-insights-path") => edit!(network_insights_paths, Kind::NetworkInsightsPath),
+        Some("network-insights-analysis") => edit!(network_insights_analyses, Kind::NetworkInsightsAnalysis),
         _ => edit!(network_interfaces, Kind::NetworkInterface),
     }
     Ok(())
@@ -187,6 +191,8 @@ pub fn describe_tags(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut,
     collect!(instances);
     collect!(volumes);
     collect!(network_interfaces);
+    collect!(network_insights_paths);
+    collect!(network_insights_analyses);
     let mut out = Vec::new();
     for (id, tags) in all {
         let Some((resource_type, _)) = kind_of(&id) else { continue };

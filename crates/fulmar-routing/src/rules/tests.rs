@@ -293,3 +293,18 @@ fn listener_without_default_actions_answers_503() {
     let table = RuleTable::new(&l, []);
     assert_eq!(status(&table.evaluate(&req(&[]))), "503");
 }
+
+#[test]
+fn table_says_whether_it_reads_headers() {
+    let plain = RuleTable::new(&listener(), &[rule(1, vec![host(&["a.example.com"])], "200")]);
+    assert!(!plain.reads_headers());
+    let header = Condition::HttpHeader {
+        name: "x-tenant".into(),
+        values: vec!["a".into()],
+    };
+    let with = RuleTable::new(
+        &listener(),
+        &[rule(1, vec![path(&["/a"])], "200"), rule(2, vec![header], "201")],
+    );
+    assert!(with.reads_headers());
+}

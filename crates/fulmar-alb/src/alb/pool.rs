@@ -1,0 +1,129 @@
+//! Keep-alive connections to targets: HTTP/1.1 client connections by target address.
+//!
+//! A connection goes back into its target's list as soon as its response head arrives;
+//! while its body is still streaming it is busy and skipped, and it is taken again once
+//! hyper says it is ready for the next request. A request that a pooled connection
+//! could not start (the target closed it meanwhile) is retried on another connection,
+//! so a keep-alive race never reaches the client. Connections idle for longer than
+//! [`IDLE_TIMEOUT`] are dropped (and closed) when their target's list is next visited.
+//!
+//! This is what hyper-util's legacy client does for us, minus its per-request task
+//! and its pool key hashing; the request path is the hot path of the data plane.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::phases::{Body, UpstreamFailure};
+
+/// How long the ALB tries to open a connection to a target before answering 504.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle pooled connections to targets are closed after this long.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(55);
+/// Idle connections kept per target at most.
+const MAX_IDLE_PER_TARGET: usize = 256;
+
+#[derive(Default)]
+pub(crate) struct Pool {
+    targets: Mutex<HashMap<SocketAddr, Vec<Pooled>>>,
+}
+
+struct Pooled {
+    sender: SendRequest<Body>,
+    /// When it last went back into the pool.
+    since: Instant,
+}
+
+impl Pool {
+    /// Send `req` (origin-form URI) to `target` over a pooled or a new connection.
+    pub async fn send(
+        &self,
+        target: SocketAddr,
+        mut req: Request<Body>,
+    ) -> Result<Response<Incoming>, UpstreamFailure> {
+        while let Some(mut sender) = self.checkout(target) {
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    self.checkin(target, sender);
+                    return Ok(resp);
+                }
+                Err(mut e) => match e.take_message() {
+                    // Never started: the connection closed under us; try another.
+                    Some(back) => req = back,
+                    None => return Err(failed(&e.into_error())),
+                },
+            }
+        }
+        let mut sender = connect(target).await?;
+        let resp = sender.send_request(req).await.map_err(|e| failed(&e))?;
+        self.checkin(target, sender);
+        Ok(resp)
+    }
+
+    /// A ready connection to `target`, dropping closed and expired ones on the way.
+    fn checkout(&self, target: SocketAddr) -> Option<SendRequest<Body>> {
+        let mut targets = lock(&self.targets);
+        let list = targets.get_mut(&target)?;
+        let now = Instant::now();
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let p = &list[i];
+            if p.sender.is_closed() || now.duration_since(p.since) > IDLE_TIMEOUT {
+                list.swap_remove(i);
+            } else if p.sender.is_ready() {
+                return Some(list.swap_remove(i).sender);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, target: SocketAddr, sender: SendRequest<Body>) {
+        let mut targets = lock(&self.targets);
+        let list = targets.entry(target).or_default();
+        if list.len() < MAX_IDLE_PER_TARGET {
+            list.push(Pooled {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailure> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+        Err(_) => return Err(UpstreamFailure::TimedOut),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(UpstreamFailure::TimedOut)
+        }
+        Ok(Err(e)) => return Err(UpstreamFailure::Failed(format!("connecting to {target}: {e}"))),
+        Ok(Ok(stream)) => stream,
+    };
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(&e))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.with_upgrades().await {
+            tracing::debug!(%target, error = %e, "target connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+fn failed(e: &hyper::Error) -> UpstreamFailure {
+    UpstreamFailure::Failed(super::error_chain(e))
+}
+
+/// Lock the pool, recovering it if a panicking holder poisoned it (the lists stay valid).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
