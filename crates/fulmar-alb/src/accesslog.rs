@@ -45,11 +45,7 @@ pub(crate) struct Destination {
 impl Destination {
     /// The destination of a load balancer whose attributes enable access logs;
     /// `None` when they are off or name no bucket, or the ARN is not an ELB ARN.
-    pub fn of(
-        data_dir: &Path,
-        account_id: &str,
-        lb: &fulmar_model::LoadBalancer,
-    ) -> Option<Destination> {
+    pub fn of(data_dir: &Path, account_id: &str, lb: &fulmar_model::LoadBalancer) -> Option<Destination> {
         let attr = |k: &str| lb.attributes.get(k).map(|v| v.trim());
         if attr("access_logs.s3.enabled") != Some("true") {
             return None;
@@ -61,11 +57,7 @@ impl Destination {
         let region = parts.nth(3)?;
         let arn_account = parts.next()?;
         let elb = parts.next()?.strip_prefix("loadbalancer/")?.to_owned();
-        let account = if account_id.is_empty() {
-            arn_account
-        } else {
-            account_id
-        };
+        let account = if account_id.is_empty() { arn_account } else { account_id };
         let mut dir = data_dir.join("access-logs").join(bucket);
         for segment in prefix.split('/').filter(|s| !s.is_empty() && *s != "..") {
             dir.push(segment);
@@ -74,10 +66,7 @@ impl Destination {
         dir.push(account);
         dir.push("elasticloadbalancing");
         dir.push(region);
-        let stem = format!(
-            "{account}_elasticloadbalancing_{region}_{}",
-            elb.replace('/', ".")
-        );
+        let stem = format!("{account}_elasticloadbalancing_{region}_{}", elb.replace('/', "."));
         Some(Destination {
             dir,
             stem,
@@ -223,10 +212,7 @@ fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
 pub fn iso8601(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (y, mo, da, h, mi, s) = civil(d.as_secs());
-    format!(
-        "{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
-        d.subsec_micros()
-    )
+    format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", d.subsec_micros())
 }
 
 /// The sending half: cloned into the request path; never blocks.
@@ -282,9 +268,7 @@ async fn writer(mut rx: mpsc::Receiver<Message>, interval: Duration) {
     let mut open: HashMap<PathBuf, OpenFile> = HashMap::new();
     let mut boundary = next_boundary(SystemTime::now(), interval);
     loop {
-        let wait = boundary
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let wait = boundary.duration_since(SystemTime::now()).unwrap_or_default();
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Message::Record(record)) => {
@@ -313,10 +297,7 @@ async fn writer(mut rx: mpsc::Receiver<Message>, interval: Duration) {
 
 /// The end of the interval containing `now`.
 fn next_boundary(now: SystemTime, interval: Duration) -> SystemTime {
-    let since = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
     let step = interval.as_millis().max(1);
     UNIX_EPOCH + Duration::from_millis(((since / step + 1) * step) as u64)
 }

@@ -143,12 +143,10 @@ impl ProxyPhases for Alb {
         let routable = tg.health.routable();
         let sticky = tg.stickiness.and_then(|_| {
             let now = stickiness::now_unix();
-            stickiness::cookie_values(req.headers())
-                .into_iter()
-                .find_map(|value| {
-                    let (id, port) = self.sealer.open(value, &tg.arn, now)?;
-                    routable.iter().find(|t| t.id == id && t.port == port)
-                })
+            stickiness::cookie_values(req.headers()).into_iter().find_map(|value| {
+                let (id, port) = self.sealer.open(value, &tg.arn, now)?;
+                routable.iter().find(|t| t.id == id && t.port == port)
+            })
         });
         let target = match sticky {
             Some(t) => t,
@@ -182,11 +180,7 @@ impl ProxyPhases for Alb {
         headers::add_trace_id(&mut head.headers);
     }
 
-    async fn send(
-        &self,
-        req: Request<Body>,
-        ctx: &RequestContext,
-    ) -> Result<Response<Incoming>, UpstreamFailure> {
+    async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Incoming>, UpstreamFailure> {
         let Some(target) = ctx.target_addr else {
             return Err(UpstreamFailure::Failed("no target selected".into()));
         };

@@ -66,10 +66,8 @@ impl Control {
             return;
         };
         let now = Instant::now();
-        self.groups
-            .retain(|arn, _| config.target_groups.contains_key(arn));
-        self.checkers
-            .retain(|arn, _| config.target_groups.contains_key(arn));
+        self.groups.retain(|arn, _| config.target_groups.contains_key(arn));
+        self.checkers.retain(|arn, _| config.target_groups.contains_key(arn));
         for tg in config.target_groups.values() {
             let group = self
                 .groups
@@ -88,8 +86,7 @@ impl Control {
             match self.checkers.get(&tg.arn) {
                 Some(checker) => checker.update(plan),
                 None => {
-                    self.checkers
-                        .insert(tg.arn.clone(), Checker::spawn(group, plan));
+                    self.checkers.insert(tg.arn.clone(), Checker::spawn(group, plan));
                 }
             }
         }
@@ -98,8 +95,7 @@ impl Control {
         self.alb.publish(snapshot.clone());
         self.packet_filter.apply(&snapshot);
         self.observers.apply(config);
-        self.sockets
-            .reconcile(&snapshot, &self.alb, &self.observers, &alive);
+        self.sockets.reconcile(&snapshot, &self.alb, &self.observers, &alive);
     }
 
     /// Stop accepting and probing; the returned future resolves once every open

@@ -7,9 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use http::header::{
-    HeaderMap, HeaderName, HeaderValue, CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
-};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -24,7 +22,15 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(CONNECTION) {
         strip_connection_named(headers);
     }
-    for name in [CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE, KEEP_ALIVE, PROXY_CONNECTION] {
+    for name in [
+        CONNECTION,
+        TE,
+        TRAILER,
+        TRANSFER_ENCODING,
+        UPGRADE,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+    ] {
         headers.remove(name);
     }
 }
@@ -181,10 +187,7 @@ pub(crate) fn add_trace_id(headers: &mut HeaderMap) {
             // The client's fields held bytes a header cannot: start a clean trace.
             let clean = format!("Root={}", new_trace_id());
             // Invariant: `Root=1-<hex>-<hex>` is plain ASCII, a valid header value.
-            headers.insert(
-                X_AMZN_TRACE_ID,
-                HeaderValue::from_str(&clean).expect("hex and ASCII"),
-            );
+            headers.insert(X_AMZN_TRACE_ID, HeaderValue::from_str(&clean).expect("hex and ASCII"));
         }
     }
 }
@@ -217,9 +220,7 @@ mod tests {
 
     #[test]
     fn trace_header_keeps_root_and_adds_self() {
-        let h = trace_header(Some(
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Self=1-x;CalledFrom=app",
-        ));
+        let h = trace_header(Some("Root=1-5759e988-bd862e3fe1be46a994272793;Self=1-x;CalledFrom=app"));
         assert!(h.starts_with("Self=1-"), "{h}");
         assert!(
             h.ends_with(";Root=1-5759e988-bd862e3fe1be46a994272793;CalledFrom=app"),

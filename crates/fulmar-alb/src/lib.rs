@@ -104,10 +104,7 @@ impl DataPlane {
     /// later snapshots are applied by a task spawned on the current tokio runtime.
     ///
     /// Security groups are enforced as [`Enforcement::Auto`] chooses.
-    pub fn start(
-        config: watch::Receiver<Arc<fulmar_model::Config>>,
-        options: Options,
-    ) -> Arc<DataPlane> {
+    pub fn start(config: watch::Receiver<Arc<fulmar_model::Config>>, options: Options) -> Arc<DataPlane> {
         DataPlane::start_with(config, options, Enforcement::Auto)
     }
 

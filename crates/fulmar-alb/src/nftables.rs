@@ -94,10 +94,7 @@ impl PacketFilter {
         if self.installed.as_deref() == Some(ruleset.as_str()) {
             return;
         }
-        let script = format!(
-            "add table inet {t}\ndelete table inet {t}\n{ruleset}",
-            t = self.table
-        );
+        let script = format!("add table inet {t}\ndelete table inet {t}\n{ruleset}", t = self.table);
         match nft(&script) {
             Ok(()) => {
                 tracing::info!(table = %self.table, listeners = gates.len(), "security groups enforced by nftables");
@@ -161,11 +158,7 @@ fn render(table: &str, gates: &[(SocketAddr, &[IpNet])]) -> String {
             .collect();
         let to = format!("{family} daddr {daddr} tcp dport {port}");
         if !same_family.is_empty() {
-            let _ = writeln!(
-                out,
-                "\t\t{to} {family} saddr {{ {} }} accept",
-                same_family.join(", ")
-            );
+            let _ = writeln!(out, "\t\t{to} {family} saddr {{ {} }} accept", same_family.join(", "));
         }
         let _ = writeln!(out, "\t\t{to} drop");
     }
@@ -217,10 +210,7 @@ fn probe_nft() -> Result<(), String> {
 
 /// Delete `fulmar_<pid>_<n>` tables whose process is gone.
 fn remove_stale_tables() {
-    let Ok(output) = Command::new("nft")
-        .args(["list", "tables", "inet"])
-        .output()
-    else {
+    let Ok(output) = Command::new("nft").args(["list", "tables", "inet"]).output() else {
         return;
     };
     for line in String::from_utf8_lossy(&output.stdout).lines() {
@@ -255,10 +245,7 @@ mod tests {
 
     #[test]
     fn renders_one_accept_set_and_one_drop_per_listener() {
-        let allowed: Vec<IpNet> = vec![
-            "127.50.0.0/16".parse().unwrap(),
-            "2001:db8::/32".parse().unwrap(),
-        ];
+        let allowed: Vec<IpNet> = vec!["127.50.0.0/16".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
         let closed: Vec<IpNet> = vec![];
         let text = render(
             "t",

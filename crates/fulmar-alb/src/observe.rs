@@ -73,11 +73,7 @@ impl ListenerObs {
 }
 
 fn terminal(actions: &[fulmar_model::Action]) -> &'static str {
-    match actions
-        .iter()
-        .max_by_key(|a| a.order.unwrap_or(0))
-        .map(|a| &a.kind)
-    {
+    match actions.iter().max_by_key(|a| a.order.unwrap_or(0)).map(|a| &a.kind) {
         Some(ActionKind::Redirect(_)) => "redirect",
         Some(ActionKind::FixedResponse(_)) => "fixed-response",
         _ => "forward",
@@ -104,11 +100,7 @@ impl Observers {
     pub fn apply(&self, config: &Config) {
         self.metrics.retain(&Arc::new(config.clone()));
         let mut table = HashMap::new();
-        for lb in config
-            .load_balancers
-            .values()
-            .filter(|lb| lb.kind == "application")
-        {
+        for lb in config.load_balancers.values().filter(|lb| lb.kind == "application") {
             let metrics = self.metrics.load_balancer(&lb.arn);
             let log = self
                 .data_dir
@@ -131,10 +123,7 @@ impl Observers {
                         lb: metrics.clone(),
                         log: log.clone(),
                         priorities: priorities.into(),
-                        actions: rules
-                            .iter()
-                            .map(|r| (r.priority, terminal(&r.actions)))
-                            .collect(),
+                        actions: rules.iter().map(|r| (r.priority, terminal(&r.actions))).collect(),
                         default_action: terminal(&l.default_actions),
                         groups,
                     }),
@@ -201,27 +190,17 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn begin(
-        obs: Arc<ListenerObs>,
-        req: &Request<hyper::body::Incoming>,
-        conn: &Connection,
-    ) -> Exchange {
+    pub fn begin(obs: Arc<ListenerObs>, req: &Request<hyper::body::Incoming>, conn: &Connection) -> Exchange {
         let headers = req.headers();
         let content_length = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             .unwrap_or(0);
         let uri_len = req.uri().path_and_query().map_or(1, |p| p.as_str().len());
-        let received_bytes = (req.method().as_str().len() + uri_len + 12) as u64
-            + headers_len(headers)
-            + content_length;
+        let received_bytes =
+            (req.method().as_str().len() + uri_len + 12) as u64 + headers_len(headers) + content_length;
         let log = obs.log.clone().map(|destination| {
-            let text = |name| {
-                headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
+            let text = |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let host = text(http::header::HOST)
                 .or_else(|| req.uri().authority().map(|a| a.to_string()))
                 .map(|h| without_port(&h).to_owned())
@@ -278,10 +257,7 @@ impl Exchange {
         lb.request_count.fetch_add(1, Relaxed);
         lb.rule_evaluations
             .fetch_add(self.obs.rules_evaluated(ctx.rule_priority), Relaxed);
-        let group = ctx
-            .target_group
-            .as_ref()
-            .and_then(|tg| self.obs.groups.get(&tg.arn));
+        let group = ctx.target_group.as_ref().and_then(|tg| self.obs.groups.get(&tg.arn));
         if let Some(g) = group {
             g.request_count.fetch_add(1, Relaxed);
         }
@@ -297,9 +273,7 @@ impl Exchange {
             _ => {
                 lb.elb_response(status);
                 match action {
-                    "fixed-response" if ctx.target_group.is_none() => {
-                        lb.fixed_responses.fetch_add(1, Relaxed)
-                    }
+                    "fixed-response" if ctx.target_group.is_none() => lb.fixed_responses.fetch_add(1, Relaxed),
                     "redirect" if ctx.target_group.is_none() => lb.redirects.fetch_add(1, Relaxed),
                     _ => 0,
                 };
@@ -309,10 +283,8 @@ impl Exchange {
         let head = response_head_len(&resp);
         let exact_body = resp.body().size_hint().exact();
         let (Some(facts), Some(sink)) = (self.log, logs.logs.clone()) else {
-            lb.processed_bytes.fetch_add(
-                self.received_bytes + head + exact_body.unwrap_or(0),
-                Relaxed,
-            );
+            lb.processed_bytes
+                .fetch_add(self.received_bytes + head + exact_body.unwrap_or(0), Relaxed);
             return resp;
         };
         let redirect_url = (action == "redirect" && self.answered.is_none())
@@ -331,14 +303,11 @@ impl Exchange {
             time: SystemTime::now(),
             client: conn.client,
             target: ctx.target_addr.filter(|_| self.dispatched.is_some()),
-            request_processing: self.answered.and(
-                self.dispatched
-                    .map(|d| d.saturating_duration_since(ctx.received)),
-            ),
-            target_processing: target_time,
-            response_processing: self
+            request_processing: self
                 .answered
-                .map(|(_, at)| now.saturating_duration_since(at)),
+                .and(self.dispatched.map(|d| d.saturating_duration_since(ctx.received))),
+            target_processing: target_time,
+            response_processing: self.answered.map(|(_, at)| now.saturating_duration_since(at)),
             elb_status: status,
             target_status: self.answered.map(|(code, _)| code),
             received_bytes: self.received_bytes,
@@ -382,10 +351,7 @@ impl hyper::body::Body for Counted {
     type Data = Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
@@ -409,8 +375,7 @@ impl Drop for Counted {
         if let Some((mut record, sink, lb)) = self.pending.take() {
             record.time = SystemTime::now();
             record.sent_bytes = self.sent;
-            lb.processed_bytes
-                .fetch_add(record.received_bytes + self.sent, Relaxed);
+            lb.processed_bytes.fetch_add(record.received_bytes + self.sent, Relaxed);
             sink.send(*record);
         }
     }

@@ -122,11 +122,7 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
 
 /// Run one request through the phases of `p`, counting it in the listener's metrics
 /// and logging it when its load balancer's access logs are on.
-pub(crate) async fn handle<P: ProxyPhases>(
-    p: &P,
-    req: Request<Incoming>,
-    conn: &Connection,
-) -> Response<Body> {
+pub(crate) async fn handle<P: ProxyPhases>(p: &P, req: Request<Incoming>, conn: &Connection) -> Response<Body> {
     let mut ctx = p.new_context(conn);
     match conn.observers.listener(&conn.listener_arn) {
         Some(obs) => {

@@ -14,9 +14,7 @@ const SERVER_NAME: &str = "awselb/2.0";
 
 /// A body the load balancer wrote.
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
 }
 
 /// The reason phrase an ALB uses: nginx's spelling where it differs from the RFC's.
@@ -51,8 +49,7 @@ pub(crate) fn page(status: StatusCode) -> Response<Body> {
 /// A load-balancer error page that also closes the connection (the listener is gone).
 pub(crate) fn page_and_close(status: StatusCode) -> Response<Body> {
     let mut resp = page(status);
-    resp.headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
     resp
 }
 

@@ -69,8 +69,7 @@ impl Snapshot {
                 continue;
             }
             let idle_timeout = Duration::from_secs(
-                attribute(&lb.attributes, "idle_timeout.timeout_seconds")
-                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS),
+                attribute(&lb.attributes, "idle_timeout.timeout_seconds").unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS),
             );
             for l in config.listeners_of(&lb.arn) {
                 if l.protocol != "HTTP" {
@@ -85,11 +84,7 @@ impl Snapshot {
                         address: listener_address(lb, l.port),
                         rules,
                         idle_timeout,
-                        allowed_sources: ingress_sources(
-                            &world,
-                            IpAddr::V4(lb.address),
-                            Traffic::Tcp(l.port),
-                        ),
+                        allowed_sources: ingress_sources(&world, IpAddr::V4(lb.address), Traffic::Tcp(l.port)),
                     },
                 );
             }
@@ -127,16 +122,12 @@ fn stickiness(tg: &TargetGroup) -> Option<Duration> {
     let lb_cookie = tg.attribute("stickiness.type").unwrap_or("lb_cookie") == "lb_cookie";
     (enabled && lb_cookie).then(|| {
         Duration::from_secs(
-            attribute(&tg.attributes, "stickiness.lb_cookie.duration_seconds")
-                .unwrap_or(DEFAULT_STICKINESS_SECONDS),
+            attribute(&tg.attributes, "stickiness.lb_cookie.duration_seconds").unwrap_or(DEFAULT_STICKINESS_SECONDS),
         )
     })
 }
 
 /// A numeric attribute; `None` when absent or not a number (the API validated it).
-pub(crate) fn attribute(
-    attributes: &std::collections::BTreeMap<String, String>,
-    key: &str,
-) -> Option<u64> {
+pub(crate) fn attribute(attributes: &std::collections::BTreeMap<String, String>, key: &str) -> Option<u64> {
     attributes.get(key)?.trim().parse().ok()
 }

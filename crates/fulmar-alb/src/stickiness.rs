@@ -19,11 +19,7 @@ const COOKIE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 pub(crate) fn cookie_values(headers: &HeaderMap) -> Vec<&str> {
     let mut alb = Vec::new();
     let mut cors = Vec::new();
-    for header in headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-    {
+    for header in headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()) {
         for pair in header.split(';') {
             let Some((name, value)) = pair.trim().split_once('=') else {
                 continue;
@@ -71,10 +67,7 @@ mod tests {
     #[test]
     fn reads_both_cookies_alb_first() {
         let mut h = HeaderMap::new();
-        h.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; AWSALBCORS=cors; AWSALB=main"),
-        );
+        h.insert(COOKIE, HeaderValue::from_static("a=1; AWSALBCORS=cors; AWSALB=main"));
         assert_eq!(cookie_values(&h), vec!["main", "cors"]);
     }
 
@@ -84,9 +77,6 @@ mod tests {
         set_cookies(&mut h, "v");
         let all: Vec<_> = h.get_all(SET_COOKIE).iter().collect();
         assert_eq!(all.len(), 2);
-        assert!(all[1]
-            .to_str()
-            .unwrap()
-            .ends_with("; Path=/; SameSite=None; Secure"));
+        assert!(all[1].to_str().unwrap().ends_with("; Path=/; SameSite=None; Secure"));
     }
 }

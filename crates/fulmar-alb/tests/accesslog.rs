@@ -142,15 +142,12 @@ async fn every_request_kind_is_logged_in_alb_format() {
     assert_eq!(get(lb_addr(ip), "/none", &ua).await.status, 503);
     assert_eq!(get(lb_addr(ip), "/slow", &ua).await.status, 504);
     // The first files are delivered at the interval boundary, without a shutdown.
-    let base = data_dir
-        .join("access-logs/my-logs/team/web/AWSLogs/123456789012/elasticloadbalancing/us-east-1");
+    let base = data_dir.join("access-logs/my-logs/team/web/AWSLogs/123456789012/elasticloadbalancing/us-east-1");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let mut delivered = Vec::new();
     files(&base, &mut delivered);
     assert!(
-        delivered
-            .iter()
-            .any(|p| p.extension().is_some_and(|e| e == "gz")),
+        delivered.iter().any(|p| p.extension().is_some_and(|e| e == "gz")),
         "{delivered:?}"
     );
     plane.shutdown().await;
@@ -214,15 +211,9 @@ async fn every_request_kind_is_logged_in_alb_format() {
 
     let f = by_status("200");
     assert_eq!(f[4], a.addr.to_string());
-    assert!(
-        is_seconds(&f[5]) && is_seconds(&f[6]) && is_seconds(&f[7]),
-        "{f:?}"
-    );
+    assert!(is_seconds(&f[5]) && is_seconds(&f[6]) && is_seconds(&f[7]), "{f:?}");
     assert_eq!(f[9], "200");
-    assert_eq!(
-        f[12],
-        "\"GET http://app.example.com:8080/hello?x=1 HTTP/1.1\""
-    );
+    assert_eq!(f[12], "\"GET http://app.example.com:8080/hello?x=1 HTTP/1.1\"");
     assert_eq!(f[13], "\"curl/8.5.0\"");
     assert_eq!(f[16], TG);
     assert_eq!(f[20], "0");
@@ -237,10 +228,7 @@ async fn every_request_kind_is_logged_in_alb_format() {
         ("-", "-1", "-1", "-1")
     );
     assert_eq!(f[9], "-");
-    assert_eq!(
-        f[12],
-        "\"GET http://app.example.com:8080/moved/here?y=2 HTTP/1.1\""
-    );
+    assert_eq!(f[12], "\"GET http://app.example.com:8080/moved/here?y=2 HTTP/1.1\"");
     assert_eq!(f[16], "-");
     assert_eq!(f[20], "10");
     assert_eq!(f[22], "\"redirect\"");
@@ -248,10 +236,7 @@ async fn every_request_kind_is_logged_in_alb_format() {
     assert_eq!((f[25].as_str(), f[26].as_str()), ("\"-\"", "\"-\""));
 
     let f = by_status("418");
-    assert_eq!(
-        (f[4].as_str(), f[5].as_str(), f[9].as_str()),
-        ("-", "-1", "-")
-    );
+    assert_eq!((f[4].as_str(), f[5].as_str(), f[9].as_str()), ("-", "-1", "-"));
     assert_eq!(f[13], "\"-\"", "no User-Agent");
     assert_eq!(f[20], "20");
     assert_eq!(f[22], "\"fixed-response\"");
@@ -259,10 +244,7 @@ async fn every_request_kind_is_logged_in_alb_format() {
 
     let f = by_status("502");
     assert_eq!(f[4], gone.to_string());
-    assert_eq!(
-        (f[5].as_str(), f[6].as_str(), f[7].as_str()),
-        ("-1", "-1", "-1")
-    );
+    assert_eq!((f[5].as_str(), f[6].as_str(), f[7].as_str()), ("-1", "-1", "-1"));
     assert_eq!(f[9], "-");
     assert_eq!(f[16], BAD);
     assert_eq!(f[20], "30");
@@ -273,10 +255,7 @@ async fn every_request_kind_is_logged_in_alb_format() {
     );
 
     let f = by_status("503");
-    assert_eq!(
-        (f[4].as_str(), f[5].as_str(), f[9].as_str()),
-        ("-", "-1", "-")
-    );
+    assert_eq!((f[4].as_str(), f[5].as_str(), f[9].as_str()), ("-", "-1", "-"));
     assert_eq!(f[16], EMPTY);
     assert_eq!(f[20], "40");
     assert_eq!(f[22], "\"forward\"");
@@ -284,20 +263,14 @@ async fn every_request_kind_is_logged_in_alb_format() {
 
     let f = by_status("504");
     assert_eq!(f[4], a.addr.to_string());
-    assert_eq!(
-        (f[5].as_str(), f[6].as_str(), f[7].as_str()),
-        ("-1", "-1", "-1")
-    );
+    assert_eq!((f[5].as_str(), f[6].as_str(), f[7].as_str()), ("-1", "-1", "-1"));
     assert_eq!(f[9], "-");
     assert_eq!(f[16], TG);
     assert_eq!(f[20], "0");
 
     // Metrics saw the same requests.
     let text = plane.metrics();
-    assert!(
-        text.contains("RequestCount{LoadBalancer=\"app/lb/1\"} 6\n"),
-        "{text}"
-    );
+    assert!(text.contains("RequestCount{LoadBalancer=\"app/lb/1\"} 6\n"), "{text}");
     for name in [
         "HTTPCode_ELB_502_Count",
         "HTTPCode_ELB_503_Count",
@@ -310,7 +283,10 @@ async fn every_request_kind_is_logged_in_alb_format() {
             "{name}: {text}"
         );
     }
-    assert!(text.contains("HTTPCode_Target_2XX_Count{LoadBalancer=\"app/lb/1\",TargetGroup=\"targetgroup/web/1\"} 1\n"), "{text}");
+    assert!(
+        text.contains("HTTPCode_Target_2XX_Count{LoadBalancer=\"app/lb/1\",TargetGroup=\"targetgroup/web/1\"} 1\n"),
+        "{text}"
+    );
     assert!(
         text.contains("NewConnectionCount{LoadBalancer=\"app/lb/1\"} 6\n"),
         "{text}"

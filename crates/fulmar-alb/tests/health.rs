@@ -10,10 +10,7 @@ use std::sync::Arc;
 use common::*;
 use fulmar_routing::health::State;
 
-fn state(
-    plane: &fulmar_alb::DataPlane,
-    addr: &std::net::SocketAddr,
-) -> (State, Option<&'static str>) {
+fn state(plane: &fulmar_alb::DataPlane, addr: &std::net::SocketAddr) -> (State, Option<&'static str>) {
     let h = plane.health().target_health(TG, &target(addr));
     (h.state, h.reason)
 }
@@ -22,11 +19,7 @@ fn state(
 async fn unhealthy_target_stops_receiving_traffic_and_all_unhealthy_fails_open() {
     let (a, b) = (backend("a").await, backend("b").await);
     let ip = Ipv4Addr::new(127, 77, 3, 1);
-    let (_tx, plane) = start(config(
-        ip,
-        forward(TG),
-        vec![target_group(TG, &[a.addr, b.addr])],
-    ));
+    let (_tx, plane) = start(config(ip, forward(TG), vec![target_group(TG, &[a.addr, b.addr])]));
     assert_eq!(
         state(&plane, &a.addr),
         (State::Initial, Some("Elb.InitialHealthChecking"))
@@ -40,10 +33,7 @@ async fn unhealthy_target_stops_receiving_traffic_and_all_unhealthy_fails_open()
 
     b.health_status.store(500, Ordering::SeqCst);
     assert!(eventually(6, || async { state(&plane, &b.addr).0 == State::Unhealthy }).await);
-    assert_eq!(
-        state(&plane, &b.addr).1,
-        Some("Target.ResponseCodeMismatch")
-    );
+    assert_eq!(state(&plane, &b.addr).1, Some("Target.ResponseCodeMismatch"));
     let h = plane.health().target_health(TG, &target(&b.addr));
     assert_eq!(
         h.description.as_deref(),
@@ -86,22 +76,12 @@ async fn refused_probe_is_failed_health_checks() {
 async fn target_group_without_load_balancer_is_unused_and_not_probed() {
     let a = backend("a").await;
     let ip = Ipv4Addr::new(127, 77, 3, 3);
-    let (_tx, plane) = start(config(
-        ip,
-        fixed("200", "x"),
-        vec![target_group(TG, &[a.addr])],
-    ));
-    assert_eq!(
-        state(&plane, &a.addr),
-        (State::Unused, Some("Target.NotInUse"))
-    );
+    let (_tx, plane) = start(config(ip, fixed("200", "x"), vec![target_group(TG, &[a.addr])]));
+    assert_eq!(state(&plane, &a.addr), (State::Unused, Some("Target.NotInUse")));
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(a.health_probes.load(Ordering::SeqCst), 0);
     let stranger = "127.9.9.9:1".parse().unwrap();
-    assert_eq!(
-        state(&plane, &stranger),
-        (State::Unused, Some("Target.NotRegistered"))
-    );
+    assert_eq!(state(&plane, &stranger), (State::Unused, Some("Target.NotRegistered")));
 }
 
 #[tokio::test]
@@ -128,23 +108,16 @@ async fn deregistered_target_drains_and_gets_no_new_requests() {
     let mut tg = target_group(TG, &[a.addr]);
     tg.attributes
         .insert("deregistration_delay.timeout_seconds".into(), "1".into());
-    tx.send(Arc::new(config(ip, forward(TG), vec![tg])))
-        .unwrap();
+    tx.send(Arc::new(config(ip, forward(TG), vec![tg]))).unwrap();
     assert!(eventually(2, || async { state(&plane, &b.addr).0 == State::Draining }).await);
-    assert_eq!(
-        state(&plane, &b.addr).1,
-        Some("Target.DeregistrationInProgress")
-    );
+    assert_eq!(state(&plane, &b.addr).1, Some("Target.DeregistrationInProgress"));
     assert_eq!(plane.health().draining(TG), vec![target(&b.addr)]);
     for _ in 0..4 {
         assert_eq!(get(lb_addr(ip), "/", &[]).await.who(), "a");
     }
     // After the deregistration delay the target is gone.
     assert!(eventually(3, || async { plane.health().draining(TG).is_empty() }).await);
-    assert_eq!(
-        state(&plane, &b.addr),
-        (State::Unused, Some("Target.NotRegistered"))
-    );
+    assert_eq!(state(&plane, &b.addr), (State::Unused, Some("Target.NotRegistered")));
 }
 
 #[tokio::test]

@@ -16,10 +16,7 @@ async fn targets_receive_forwarded_headers_and_a_trace_id() {
     let ip = Ipv4Addr::new(127, 77, 2, 1);
     let (_tx, _plane) = start(config(ip, forward(TG), vec![target_group(TG, &[a.addr])]));
     let answer = get(lb_addr(ip), "/", &[("x-forwarded-for", "203.0.113.7")]).await;
-    assert_eq!(
-        answer.echoed("x-forwarded-for"),
-        Some("203.0.113.7, 127.0.0.1")
-    );
+    assert_eq!(answer.echoed("x-forwarded-for"), Some("203.0.113.7, 127.0.0.1"));
     assert_eq!(answer.echoed("x-forwarded-proto"), Some("http"));
     assert_eq!(answer.echoed("x-forwarded-port"), Some("8080"));
     assert_eq!(answer.echoed("host"), Some("app.example.com:8080"));
@@ -53,9 +50,7 @@ async fn refused_connection_is_502() {
     let answer = get(lb_addr(ip), "/", &[]).await;
     assert_eq!(answer.status, 502);
     assert_eq!(answer.headers["server"], "awselb/2.0");
-    assert!(answer
-        .body
-        .contains("<center><h1>502 Bad Gateway</h1></center>"));
+    assert!(answer.body.contains("<center><h1>502 Bad Gateway</h1></center>"));
 }
 
 #[tokio::test]
@@ -79,18 +74,13 @@ async fn slow_target_is_504_after_the_idle_timeout() {
     let ip = Ipv4Addr::new(127, 77, 2, 4);
     let mut c = config(ip, forward(TG), vec![target_group(TG, &[a.addr])]);
     let mut lb = load_balancer(ip);
-    lb.attributes
-        .insert("idle_timeout.timeout_seconds".into(), "1".into());
+    lb.attributes.insert("idle_timeout.timeout_seconds".into(), "1".into());
     c.load_balancers.insert(LB.into(), Arc::new(lb));
     let (_tx, _plane) = start(c);
     let started = std::time::Instant::now();
     let answer = get(lb_addr(ip), "/slow", &[]).await;
     assert_eq!(answer.status, 504);
-    assert!(
-        answer.body.contains("504 Gateway Time-out"),
-        "{}",
-        answer.body
-    );
+    assert!(answer.body.contains("504 Gateway Time-out"), "{}", answer.body);
     assert!(started.elapsed() < std::time::Duration::from_millis(2500));
 }
 
@@ -99,8 +89,7 @@ async fn lb_cookie_stickiness_holds_a_client() {
     let (a, b) = (backend("a").await, backend("b").await);
     let ip = Ipv4Addr::new(127, 77, 2, 5);
     let mut tg = target_group(TG, &[a.addr, b.addr]);
-    tg.attributes
-        .insert("stickiness.enabled".into(), "true".into());
+    tg.attributes.insert("stickiness.enabled".into(), "true".into());
     let (_tx, _plane) = start(config(ip, forward(TG), vec![tg]));
 
     let first = get(lb_addr(ip), "/", &[]).await;
@@ -117,18 +106,10 @@ async fn lb_cookie_stickiness_holds_a_client() {
         cookies[0]
     );
     assert!(cookies[0].contains("; Expires=") && cookies[0].ends_with(" GMT; Path=/"));
-    assert!(
-        cookies[1].starts_with("AWSALBCORS=")
-            && cookies[1].ends_with("; Path=/; SameSite=None; Secure")
-    );
+    assert!(cookies[1].starts_with("AWSALBCORS=") && cookies[1].ends_with("; Path=/; SameSite=None; Secure"));
     let value = cookies[0].split(';').next().unwrap().to_owned();
     for _ in 0..6 {
-        let again = get(
-            lb_addr(ip),
-            "/",
-            &[("cookie", &format!("session=1; {value}"))],
-        )
-        .await;
+        let again = get(lb_addr(ip), "/", &[("cookie", &format!("session=1; {value}"))]).await;
         assert_eq!(again.who(), first.who());
         assert!(
             again.headers.get("set-cookie").is_some(),
@@ -153,20 +134,12 @@ async fn weighted_target_groups_share_traffic() {
     let tg2 = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/other/2";
     let ip = Ipv4Addr::new(127, 77, 2, 6);
     let groups = vec![target_group(TG, &[a.addr]), target_group(tg2, &[b.addr])];
-    let (tx, _plane) = start(config(
-        ip,
-        forward_weighted(&[(TG, 0), (tg2, 5)]),
-        groups.clone(),
-    ));
+    let (tx, _plane) = start(config(ip, forward_weighted(&[(TG, 0), (tg2, 5)]), groups.clone()));
     for _ in 0..5 {
         assert_eq!(get(lb_addr(ip), "/", &[]).await.who(), "b");
     }
-    tx.send(Arc::new(config(
-        ip,
-        forward_weighted(&[(TG, 1), (tg2, 1)]),
-        groups,
-    )))
-    .unwrap();
+    tx.send(Arc::new(config(ip, forward_weighted(&[(TG, 1), (tg2, 1)]), groups)))
+        .unwrap();
     let mut seen = std::collections::HashSet::new();
     for _ in 0..50 {
         seen.insert(get(lb_addr(ip), "/", &[]).await.who().to_owned());

@@ -16,11 +16,7 @@ const ALB_503: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailabl
 async fn round_robin_alternates_between_targets() {
     let (a, b) = (backend("a").await, backend("b").await);
     let ip = Ipv4Addr::new(127, 77, 1, 1);
-    let (_tx, _plane) = start(config(
-        ip,
-        forward(TG),
-        vec![target_group(TG, &[a.addr, b.addr])],
-    ));
+    let (_tx, _plane) = start(config(ip, forward(TG), vec![target_group(TG, &[a.addr, b.addr])]));
     let mut seen = Vec::new();
     for _ in 0..4 {
         seen.push(get(lb_addr(ip), "/", &[]).await.who().to_owned());
@@ -67,10 +63,7 @@ async fn redirect_builds_location_like_aws() {
     let (_tx, _plane) = start(config(ip, redirect, vec![]));
     let answer = get(lb_addr(ip), "/p/q?x=1", &[]).await;
     assert_eq!(answer.status, 301);
-    assert_eq!(
-        answer.headers["location"],
-        "https://app.example.com:443/p/q?x=1"
-    );
+    assert_eq!(answer.headers["location"], "https://app.example.com:443/p/q?x=1");
     assert_eq!(answer.headers["server"], "awselb/2.0");
     assert!(answer.body.contains("<title>301 Moved Permanently</title>"));
 }
@@ -110,10 +103,7 @@ async fn rule_change_applies_on_an_open_keep_alive_connection() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert!(
-        saw_rule,
-        "the new rule never applied on the open connection"
-    );
+    assert!(saw_rule, "the new rule never applied on the open connection");
 }
 
 #[tokio::test]
@@ -158,11 +148,7 @@ async fn malformed_request_is_400() {
         .unwrap();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), s.read_to_end(&mut out)).await;
-    assert!(
-        out.starts_with(b"HTTP/1.1 400"),
-        "{}",
-        String::from_utf8_lossy(&out)
-    );
+    assert!(out.starts_with(b"HTTP/1.1 400"), "{}", String::from_utf8_lossy(&out));
 }
 
 #[tokio::test]

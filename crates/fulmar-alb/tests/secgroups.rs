@@ -42,9 +42,7 @@ enum Outcome {
 
 async fn attempt(source: Ipv4Addr, lb: SocketAddr) -> Outcome {
     let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind((source, 0).into())
-        .expect("bind a loopback source address");
+    socket.bind((source, 0).into()).expect("bind a loopback source address");
     let mut stream = match timeout(SILENCE, socket.connect(lb)).await {
         Err(_) => return Outcome::NoHandshake,
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Outcome::Refused,
@@ -94,25 +92,17 @@ fn gated(ip: Ipv4Addr, ingress: Vec<SecurityGroupRule>) -> Config {
     let mut lb = (*c.load_balancers[LB]).clone();
     lb.security_groups = vec![SG.into()];
     c.load_balancers.insert(LB.into(), Arc::new(lb));
-    c.security_groups
-        .insert(SG.into(), Arc::new(group(ingress)));
+    c.security_groups.insert(SG.into(), Arc::new(group(ingress)));
     c
 }
 
-fn start_with(
-    config: Config,
-    enforcement: Enforcement,
-) -> (watch::Sender<Arc<Config>>, Arc<DataPlane>) {
+fn start_with(config: Config, enforcement: Enforcement) -> (watch::Sender<Arc<Config>>, Arc<DataPlane>) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("fulmar_alb=debug")
         .with_test_writer()
         .try_init();
     let (tx, rx) = watch::channel(Arc::new(config));
-    let plane = DataPlane::start_with(
-        rx,
-        Options::new([7; 32]),
-        enforcement,
-    );
+    let plane = DataPlane::start_with(rx, Options::new([7; 32]), enforcement);
     (tx, plane)
 }
 
@@ -151,19 +141,13 @@ async fn in_process_blocked_client_sees_nothing_until_its_cidr_is_authorized() {
     assert_served(attempt(Ipv4Addr::new(127, 50, 0, 1), lb).await);
 
     // AuthorizeSecurityGroupIngress 127.60.0.0/16: the next connection is served.
-    let rules = vec![
-        tcp_from("sgr-1", "127.50.0.0/16"),
-        tcp_from("sgr-2", "127.60.0.0/16"),
-    ];
+    let rules = vec![tcp_from("sgr-1", "127.50.0.0/16"), tcp_from("sgr-2", "127.60.0.0/16")];
     tx.send(Arc::new(gated(ip, rules))).expect("send config");
     assert_served(served_soon(outsider, lb).await);
 
     // Revoked again: silence again for new connections.
-    tx.send(Arc::new(gated(
-        ip,
-        vec![tcp_from("sgr-1", "127.50.0.0/16")],
-    )))
-    .expect("send config");
+    tx.send(Arc::new(gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")])))
+        .expect("send config");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(attempt(outsider, lb).await, Outcome::Silent);
 }
@@ -188,8 +172,7 @@ async fn a_group_that_allows_nothing_blocks_everyone_and_self_reference_admits_m
         },
         description: None,
     };
-    tx.send(Arc::new(gated(ip, vec![own])))
-        .expect("send config");
+    tx.send(Arc::new(gated(ip, vec![own]))).expect("send config");
     assert_served(served_soon(ip, lb).await);
     assert_eq!(attempt(Ipv4Addr::LOCALHOST, lb).await, Outcome::Silent);
 }
@@ -199,9 +182,7 @@ struct TableGuard(String);
 
 impl Drop for TableGuard {
     fn drop(&mut self) {
-        let _ = Command::new("nft")
-            .args(["delete", "table", "inet", &self.0])
-            .output();
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.0]).output();
     }
 }
 
@@ -234,24 +215,16 @@ async fn nftables_drops_blocked_clients_packets() {
     let lb = lb_addr(ip);
     let (tx, plane) = start_with(
         gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")]),
-        Enforcement::Nftables {
-            table: table.clone(),
-        },
+        Enforcement::Nftables { table: table.clone() },
     );
     let text = table_text(&table).expect("the table is installed");
-    assert!(
-        text.contains("127.50.0.0/16") && text.contains("drop"),
-        "{text}"
-    );
+    assert!(text.contains("127.50.0.0/16") && text.contains("drop"), "{text}");
 
     let outsider = Ipv4Addr::new(127, 60, 0, 1);
     assert_eq!(attempt(outsider, lb).await, Outcome::NoHandshake);
     assert_served(attempt(Ipv4Addr::new(127, 50, 0, 1), lb).await);
 
-    let rules = vec![
-        tcp_from("sgr-1", "127.50.0.0/16"),
-        tcp_from("sgr-2", "127.60.0.0/16"),
-    ];
+    let rules = vec![tcp_from("sgr-1", "127.50.0.0/16"), tcp_from("sgr-2", "127.60.0.0/16")];
     tx.send(Arc::new(gated(ip, rules))).expect("send config");
     assert_served(served_soon(outsider, lb).await);
 
@@ -263,14 +236,9 @@ async fn nftables_drops_blocked_clients_packets() {
 async fn auto_enforcement_uses_the_packet_filter_when_it_can_and_cleans_up() {
     let ip = Ipv4Addr::new(127, 77, 9, 4);
     let lb = lb_addr(ip);
-    let (_tx, plane) = start_with(
-        gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")]),
-        Enforcement::Auto,
-    );
+    let (_tx, plane) = start_with(gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")]), Enforcement::Auto);
     let ours = || {
-        let out = Command::new("nft")
-            .args(["list", "tables", "inet"])
-            .output();
+        let out = Command::new("nft").args(["list", "tables", "inet"]).output();
         let listing = out
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
@@ -283,10 +251,7 @@ async fn auto_enforcement_uses_the_packet_filter_when_it_can_and_cleans_up() {
     };
     let _guards: Vec<TableGuard> = ours()
         .iter()
-        .filter_map(|l| {
-            l.strip_prefix("table inet ")
-                .map(|t| TableGuard(t.to_owned()))
-        })
+        .filter_map(|l| l.strip_prefix("table inet ").map(|t| TableGuard(t.to_owned())))
         .collect();
     let expected = if nft_usable() {
         Outcome::NoHandshake
@@ -307,13 +272,7 @@ async fn a_failing_packet_filter_falls_back_to_holding_connections_silent() {
     let enforcement = Enforcement::Nftables {
         table: "no such;table".into(),
     };
-    let (_tx, _plane) = start_with(
-        gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")]),
-        enforcement,
-    );
-    assert_eq!(
-        attempt(Ipv4Addr::new(127, 60, 0, 1), lb).await,
-        Outcome::Silent
-    );
+    let (_tx, _plane) = start_with(gated(ip, vec![tcp_from("sgr-1", "127.50.0.0/16")]), enforcement);
+    assert_eq!(attempt(Ipv4Addr::new(127, 60, 0, 1), lb).await, Outcome::Silent);
     assert_served(attempt(Ipv4Addr::new(127, 50, 0, 1), lb).await);
 }

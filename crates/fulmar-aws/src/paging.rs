@@ -24,9 +24,7 @@ pub fn page<'a, T>(
     let size = match page_size {
         None => max,
         Some(0) => return Err(page_size_error(0, "greater than or equal to 1")),
-        Some(n) if n > max => {
-            return Err(page_size_error(n, &format!("less than or equal to {max}")))
-        }
+        Some(n) if n > max => return Err(page_size_error(n, &format!("less than or equal to {max}"))),
         Some(n) => n,
     };
     let start = match marker {
@@ -52,11 +50,7 @@ fn encode_marker(offset: usize) -> String {
 
 fn decode_marker(marker: &str) -> Option<usize> {
     let raw = ENGINE.decode(marker).ok()?;
-    std::str::from_utf8(&raw)
-        .ok()?
-        .strip_prefix("o:")?
-        .parse()
-        .ok()
+    std::str::from_utf8(&raw).ok()?.strip_prefix("o:")?.parse().ok()
 }
 
 #[cfg(test)]
@@ -82,14 +76,8 @@ mod tests {
     #[test]
     fn defaults_and_edges() {
         let items = [1, 2];
-        assert_eq!(
-            page(&items, None, None, 400).expect("valid"),
-            (&items[..], None)
-        );
-        assert_eq!(
-            page(&items, None, Some(2), 2).expect("valid"),
-            (&items[..], None)
-        );
+        assert_eq!(page(&items, None, None, 400).expect("valid"), (&items[..], None));
+        assert_eq!(page(&items, None, Some(2), 2).expect("valid"), (&items[..], None));
         let empty: [u8; 0] = [];
         assert_eq!(page(&empty, None, None, 400).expect("valid").0.len(), 0);
         let beyond = encode_marker(10);
@@ -109,11 +97,7 @@ mod tests {
         let err = page(&items, None, Some(0), 400).expect_err("zero");
         assert!(err.message.contains("greater than or equal to 1"));
         let err = page(&items, None, Some(401), 400).expect_err("too big");
-        assert!(
-            err.message.contains("Value '401' at 'pageSize'"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("Value '401' at 'pageSize'"), "{}", err.message);
         assert!(err.message.contains("less than or equal to 400"));
     }
 }

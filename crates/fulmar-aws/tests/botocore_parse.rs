@@ -149,8 +149,7 @@ fn error_case(service: &str, op: &str, flavour: Flavour, ns: &str, err: &AwsErro
 fn cases() -> Vec<Value> {
     let lbs = DescribeLoadBalancersOutput {
         load_balancers: vec![LoadBalancer {
-            load_balancer_arn:
-                "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/a/1".into(),
+            load_balancer_arn: "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/a/1".into(),
             dns_name: "a-1.elb.localhost".into(),
             scheme: "internet-facing",
             state: State { code: "active" },
@@ -305,11 +304,7 @@ fn cases() -> Vec<Value> {
             "DescribeLoadBalancers",
             Flavour::Query,
             ELB_NS,
-            &AwsError::new(
-                "LoadBalancerNotFound",
-                400,
-                "Load balancers '[a & <b>]' not found",
-            ),
+            &AwsError::new("LoadBalancerNotFound", 400, "Load balancers '[a & <b>]' not found"),
         ),
         error_case(
             "elbv2",
@@ -337,11 +332,7 @@ fn cases() -> Vec<Value> {
             "DescribeVpcs",
             Flavour::Ec2,
             EC2_NS,
-            &AwsError::new(
-                "InvalidVpcID.NotFound",
-                400,
-                "The vpc ID 'vpc-9' does not exist",
-            ),
+            &AwsError::new("InvalidVpcID.NotFound", 400, "The vpc ID 'vpc-9' does not exist"),
         ),
         error_case(
             "ec2",
@@ -381,9 +372,7 @@ fn botocore_parses_our_documents() {
         .expect("stdin was piped")
         .write_all(&input)
         .expect("the checker reads all of stdin");
-    let out = child
-        .wait_with_output()
-        .expect("the checker runs to completion");
+    let out = child.wait_with_output().expect("the checker runs to completion");
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "botocore disagreed:\n{report}");
 }

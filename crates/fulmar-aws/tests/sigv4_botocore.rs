@@ -18,8 +18,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    serde_json::from_str(include_str!("fixtures/sigv4_botocore.json"))
-        .expect("fixture file is valid JSON")
+    serde_json::from_str(include_str!("fixtures/sigv4_botocore.json")).expect("fixture file is valid JSON")
 }
 
 fn secret(key: &str) -> Option<String> {
@@ -30,21 +29,12 @@ fn header_map(case: &Case) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (k, v) in &case.headers {
         let name = HeaderName::from_bytes(k.as_bytes()).expect("fixture header names are valid");
-        map.append(
-            name,
-            HeaderValue::from_str(v).expect("fixture header values are valid"),
-        );
+        map.append(name, HeaderValue::from_str(v).expect("fixture header values are valid"));
     }
     map
 }
 
-fn run(
-    case: &Case,
-    headers: &HeaderMap,
-    path: &str,
-    body: &str,
-    now: SystemTime,
-) -> Result<(), AuthError> {
+fn run(case: &Case, headers: &HeaderMap, path: &str, body: &str, now: SystemTime) -> Result<(), AuthError> {
     verify(
         &case.method,
         path,
@@ -91,10 +81,7 @@ fn altered_requests_fail() {
             case.name
         );
         let unsigned_body = case.headers.iter().any(|(_, v)| v == "UNSIGNED-PAYLOAD");
-        let presigned = case
-            .query
-            .as_deref()
-            .is_some_and(|q| q.contains("X-Amz-Signature"));
+        let presigned = case.query.as_deref().is_some_and(|q| q.contains("X-Amz-Signature"));
         if !unsigned_body && !presigned {
             let body = format!("{}&Extra=1", case.body);
             assert_eq!(

@@ -5,13 +5,17 @@ use rand::Rng;
 /// `n` random lowercase hex digits.
 pub fn hex(n: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..n).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// `n` random decimal digits (the DNS-name suffix of a load balancer).
 pub fn digits(n: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..n).map(|_| char::from_digit(rng.gen_range(0..10), 10).unwrap_or('0')).collect()
+    (0..n)
+        .map(|_| char::from_digit(rng.gen_range(0..10), 10).unwrap_or('0'))
+        .collect()
 }
 
 /// An EC2 resource id such as `vpc-0a1b2c3d4e5f60718` (17 hex digits).

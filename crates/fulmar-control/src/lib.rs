@@ -183,7 +183,11 @@ impl Control {
         let request_id = fulmar_aws::xml::request_id();
         let result = QueryRequest::parse(body).and_then(|req| self.run_query(service, region, &req, &request_id));
         match result {
-            Ok(body) => Reply { status: 200, headers: Vec::new(), body },
+            Ok(body) => Reply {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            },
             Err(err) => error_reply(service, &request_id, &err),
         }
     }
@@ -214,11 +218,21 @@ impl Control {
         reply
     }
 
-    fn run_query(&self, service: Service, region: &str, req: &QueryRequest, request_id: &str) -> Result<String, AwsError> {
+    fn run_query(
+        &self,
+        service: Service,
+        region: &str,
+        req: &QueryRequest,
+        request_id: &str,
+    ) -> Result<String, AwsError> {
         self.run(region, |txn| match service {
             Service::Elbv2 => elbv2::dispatch(txn, req, request_id),
             Service::Ec2 => ec2::dispatch(txn, req, request_id),
-            Service::Route53 => Err(AwsError::new("InvalidAction", 400, "Route 53 speaks rest-xml, not the Query protocol")),
+            Service::Route53 => Err(AwsError::new(
+                "InvalidAction",
+                400,
+                "Route 53 speaks rest-xml, not the Query protocol",
+            )),
         })
     }
 
@@ -235,13 +249,20 @@ impl Control {
         let ops: Vec<Op> = dirty
             .into_iter()
             .map(|(kind, id)| match config.document(kind, &id) {
-                Some(value) => Op::Put { key: kind.key(&id), value },
+                Some(value) => Op::Put {
+                    key: kind.key(&id),
+                    value,
+                },
                 None => Op::Delete { key: kind.key(&id) },
             })
             .collect();
         if let Err(e) = self.store.commit(&ops) {
             tracing::error!(error = %e, "commit failed; the change was not applied");
-            return Err(AwsError::new("InternalFailure", 500, "The request processing has failed because of an unknown error, exception or failure."));
+            return Err(AwsError::new(
+                "InternalFailure",
+                500,
+                "The request processing has failed because of an unknown error, exception or failure.",
+            ));
         }
         *current = config.clone();
         drop(current);

@@ -23,7 +23,10 @@ pub struct TagOut {
 
 impl From<&Tag> for TagOut {
     fn from(t: &Tag) -> TagOut {
-        TagOut { key: t.key.clone(), value: t.value.clone() }
+        TagOut {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        }
     }
 }
 
@@ -37,7 +40,11 @@ pub fn merge_tags(tags: &mut Vec<Tag>, add: Vec<TagIn>) -> Result<(), AwsError> 
     let mut seen = std::collections::BTreeSet::new();
     for t in &add {
         if !seen.insert(t.key.as_str()) {
-            return Err(AwsError::new("DuplicateTagKeys", 400, format!("Tag key '{}' specified more than once", t.key)));
+            return Err(AwsError::new(
+                "DuplicateTagKeys",
+                400,
+                format!("Tag key '{}' specified more than once", t.key),
+            ));
         }
         if t.key.is_empty() || t.key.len() > 128 {
             return Err(AwsError::validation("Tag keys must be between 1 and 128 characters"));
@@ -54,7 +61,11 @@ pub fn merge_tags(tags: &mut Vec<Tag>, add: Vec<TagIn>) -> Result<(), AwsError> 
         }
     }
     if tags.len() > 50 {
-        return Err(AwsError::new("TooManyTags", 400, "You've reached the limit on the number of tags per load balancer"));
+        return Err(AwsError::new(
+            "TooManyTags",
+            400,
+            "You've reached the limit on the number of tags per load balancer",
+        ));
     }
     Ok(())
 }

@@ -19,7 +19,13 @@ pub struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     pub fn new(config: Config, region: &str, settings: &'a Settings, health: Option<Arc<dyn HealthView>>) -> Txn<'a> {
-        Txn { config, dirty: BTreeSet::new(), region: region.to_string(), settings, health }
+        Txn {
+            config,
+            dirty: BTreeSet::new(),
+            region: region.to_string(),
+            settings,
+            health,
+        }
     }
 
     /// Record that the resource `id` of `kind` was created, changed or removed.

@@ -43,12 +43,7 @@ fn main() {
             rtype: "A".into(),
             set_identifier: set,
             ttl: Some(300),
-            records: vec![format!(
-                "10.{}.{}.{}",
-                (i >> 16) & 255,
-                (i >> 8) & 255,
-                i & 255
-            )],
+            records: vec![format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)],
             alias: None,
             health_check_id: None,
             policy,
@@ -67,8 +62,7 @@ fn main() {
     let queries: Vec<Query> = (0..100_000)
         .map(|i| {
             Query::query(
-                Name::from_ascii(format!("h{}.s{}.big.test.", i * 7 % n, (i * 7 % n) % 1000))
-                    .unwrap(),
+                Name::from_ascii(format!("h{}.s{}.big.test.", i * 7 % n, (i * 7 % n) % 1000)).unwrap(),
                 RecordType::A,
             )
         })

@@ -43,9 +43,7 @@ async fn main() -> std::io::Result<()> {
         c.record_sets.insert(r.key(), Arc::new(r));
     }
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(c));
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8053".into());
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8053".into());
     let server = DnsServer::start(
         addr.parse().expect("an address"),
         rx,

@@ -107,9 +107,7 @@ enum Found<'z> {
 impl<'a> Resolver<'a> {
     fn resolve(&mut self, query: &Query) -> Response {
         let qtype = query.query_type();
-        if query.query_class() != DNSClass::IN
-            || matches!(qtype, RecordType::AXFR | RecordType::IXFR)
-        {
+        if query.query_class() != DNSClass::IN || matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
             return Response::new(ResponseCode::Refused, false);
         }
         let qname = query.name().to_lowercase();
@@ -117,11 +115,8 @@ impl<'a> Resolver<'a> {
         if let Some(lb) = self.index.load_balancer(&qname) {
             let mut resp = Response::new(ResponseCode::NoError, true);
             if matches!(qtype, RecordType::A | RecordType::ANY) {
-                resp.answers.push(Record::from_rdata(
-                    owner,
-                    LOAD_BALANCER_TTL,
-                    RData::A(A(lb.address)),
-                ));
+                resp.answers
+                    .push(Record::from_rdata(owner, LOAD_BALANCER_TTL, RData::A(A(lb.address))));
             } else {
                 let mut soa = Record::from_rdata(
                     qname.base_name(),
@@ -268,8 +263,7 @@ impl<'a> Resolver<'a> {
         };
         for e in &ns.entries {
             for v in &e.values {
-                resp.authority
-                    .push(Record::from_rdata(cut.clone(), e.ttl, v.clone()));
+                resp.authority.push(Record::from_rdata(cut.clone(), e.ttl, v.clone()));
                 let RData::NS(target) = v else { continue };
                 let target = target.0.to_lowercase();
                 if !zone.name.zone_of(&target) {
@@ -328,11 +322,7 @@ impl<'a> Resolver<'a> {
 
     /// Where the client is, for the policy of this group.
     fn place(&mut self, group: &'a Group) -> Place<'a> {
-        let addr = self
-            .client
-            .subnet
-            .map(|n| n.addr())
-            .unwrap_or(self.client.addr);
+        let addr = self.client.subnet.map(|n| n.addr()).unwrap_or(self.client.addr);
         let locator = &self.options.locator;
         let mut place = Place {
             addr: Some(addr),
@@ -374,13 +364,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn alias_healthy(
-        &mut self,
-        zone: &'a Zone,
-        alias: &'a Alias,
-        rtype: RecordType,
-        depth: usize,
-    ) -> bool {
+    fn alias_healthy(&mut self, zone: &'a Zone, alias: &'a Alias, rtype: RecordType, depth: usize) -> bool {
         if let Some(lb) = self.index.load_balancer(&alias.target) {
             return self.oracle.load_balancer(&lb.dns_name);
         }
@@ -393,10 +377,7 @@ impl<'a> Resolver<'a> {
         }
         match Self::find(target_zone, &alias.target, rtype) {
             Found::Node(node) => match node.group(rtype) {
-                Some(g) => g
-                    .entries
-                    .iter()
-                    .any(|e| self.healthy(target_zone, e, rtype, depth + 1)),
+                Some(g) => g.entries.iter().any(|e| self.healthy(target_zone, e, rtype, depth + 1)),
                 None => false,
             },
             _ => false,
@@ -406,14 +387,8 @@ impl<'a> Resolver<'a> {
     /// The zone an alias points into: its hosted zone id when that zone holds the
     /// target, else the alias's own zone when it does.
     fn alias_zone(&self, zone: &'a Zone, alias: &Alias) -> Option<&'a Zone> {
-        let by_id = self
-            .index
-            .zone_by_id(&alias.hosted_zone_id)
-            .map(|z| self.index.zone(z));
-        by_id
-            .into_iter()
-            .chain([zone])
-            .find(|z| z.name.zone_of(&alias.target))
+        let by_id = self.index.zone_by_id(&alias.hosted_zone_id).map(|z| self.index.zone(z));
+        by_id.into_iter().chain([zone]).find(|z| z.name.zone_of(&alias.target))
     }
 
     fn alias_records(

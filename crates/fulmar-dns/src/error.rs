@@ -15,10 +15,9 @@ pub enum Error {
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         match e {
-            Error::Bind { source, addr } => std::io::Error::new(
-                source.kind(),
-                format!("cannot bind the DNS server to {addr}: {source}"),
-            ),
+            Error::Bind { source, addr } => {
+                std::io::Error::new(source.kind(), format!("cannot bind the DNS server to {addr}: {source}"))
+            }
         }
     }
 }

@@ -160,8 +160,7 @@ impl ZoneIndex {
                 continue;
             };
             let zone = &mut ix.zones[at];
-            let (Some(name), Ok(rtype)) = (parse_name(&rs.name), RecordType::from_str(&rs.rtype))
-            else {
+            let (Some(name), Ok(rtype)) = (parse_name(&rs.name), RecordType::from_str(&rs.rtype)) else {
                 tracing::debug!(record = %rs.key(), "record set name or type does not parse; not served");
                 continue;
             };
@@ -214,9 +213,7 @@ impl ZoneIndex {
     }
 
     pub fn zone_by_id(&self, id: &str) -> Option<usize> {
-        self.by_id
-            .get(id.trim_start_matches("/hostedzone/"))
-            .copied()
+        self.by_id.get(id.trim_start_matches("/hostedzone/")).copied()
     }
 
     /// A load balancer by its DNS name, with or without `dualstack.`.
@@ -226,10 +223,7 @@ impl ZoneIndex {
 
     /// The blocks of a CIDR collection with their location names.
     pub fn cidr_collection(&self, id: &str) -> &[(IpNet, String)] {
-        self.cidr_collections
-            .get(id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.cidr_collections.get(id).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 
@@ -289,10 +283,7 @@ fn compile(rs: &RecordSet, rtype: RecordType) -> Entry {
         .collect();
     let alias = rs.alias.as_ref().and_then(|a| {
         Some(Box::new(Alias {
-            hosted_zone_id: a
-                .hosted_zone_id
-                .trim_start_matches("/hostedzone/")
-                .to_string(),
+            hosted_zone_id: a.hosted_zone_id.trim_start_matches("/hostedzone/").to_string(),
             target: parse_name(&a.dns_name)?,
             evaluate_target_health: a.evaluate_target_health,
         }))

@@ -103,12 +103,7 @@ pub fn region_distance(a: &str, b: &str) -> Option<f64> {
     if a == b {
         return Some(0.0);
     }
-    let find = |r: &str| {
-        REGIONS
-            .iter()
-            .find(|(n, _, _)| *n == r)
-            .map(|(_, la, lo)| (*la, *lo))
-    };
+    let find = |r: &str| REGIONS.iter().find(|(n, _, _)| *n == r).map(|(_, la, lo)| (*la, *lo));
     let (la1, lo1) = find(a)?;
     let (la2, lo2) = find(b)?;
     let (p1, p2) = (la1.to_radians(), la2.to_radians());
@@ -131,14 +126,8 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert_eq!(
-            l.region_of("127.0.2.9".parse().unwrap()).as_deref(),
-            Some("eu-west-1")
-        );
-        assert_eq!(
-            l.region_of("127.0.3.9".parse().unwrap()).as_deref(),
-            Some("us-east-1")
-        );
+        assert_eq!(l.region_of("127.0.2.9".parse().unwrap()).as_deref(), Some("eu-west-1"));
+        assert_eq!(l.region_of("127.0.3.9".parse().unwrap()).as_deref(), Some("us-east-1"));
         assert_eq!(l.region_of("10.0.0.1".parse().unwrap()), None);
         assert_eq!(l.vpc_of("127.0.0.1".parse().unwrap()), None);
     }

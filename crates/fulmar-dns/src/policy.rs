@@ -33,12 +33,7 @@ pub struct Place<'a> {
 
 /// The indices of the record sets that answer, in answer order. Empty means no answer
 /// (NODATA): geolocation or IP-based routing with no matching location and no default.
-pub fn choose(
-    entries: &[Entry],
-    healthy: &[bool],
-    place: &Place<'_>,
-    rng: &mut dyn RngCore,
-) -> Vec<usize> {
+pub fn choose(entries: &[Entry], healthy: &[bool], place: &Place<'_>, rng: &mut dyn RngCore) -> Vec<usize> {
     let Some(first) = entries.first() else {
         return Vec::new();
     };
@@ -81,11 +76,7 @@ fn weight(e: &Entry) -> u64 {
 
 fn weighted(entries: &[Entry], healthy: &[bool], rng: &mut dyn RngCore) -> Option<usize> {
     let pool = usable(0..entries.len(), healthy);
-    let nonzero: Vec<usize> = pool
-        .iter()
-        .copied()
-        .filter(|&i| weight(&entries[i]) > 0)
-        .collect();
+    let nonzero: Vec<usize> = pool.iter().copied().filter(|&i| weight(&entries[i]) > 0).collect();
     if nonzero.is_empty() {
         // Every usable record set weighs 0: they share the traffic equally.
         return pool.choose(rng).copied();
@@ -103,11 +94,7 @@ fn weighted(entries: &[Entry], healthy: &[bool], rng: &mut dyn RngCore) -> Optio
 }
 
 fn failover(entries: &[Entry], healthy: &[bool]) -> Option<usize> {
-    let role = |r: FailoverRole| {
-        entries
-            .iter()
-            .position(|e| e.policy == RoutingPolicy::Failover(r))
-    };
+    let role = |r: FailoverRole| entries.iter().position(|e| e.policy == RoutingPolicy::Failover(r));
     let primary = role(FailoverRole::Primary);
     let secondary = role(FailoverRole::Secondary);
     match (primary, secondary) {
@@ -132,12 +119,7 @@ fn latency(entries: &[Entry], healthy: &[bool], place: &Place<'_>) -> Option<usi
         _ => "",
     };
     let mut order: Vec<(f64, usize)> = (0..entries.len())
-        .map(|i| {
-            (
-                region_distance(client, region(i)).unwrap_or(f64::INFINITY),
-                i,
-            )
-        })
+        .map(|i| (region_distance(client, region(i)).unwrap_or(f64::INFINITY), i))
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let ordered: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();

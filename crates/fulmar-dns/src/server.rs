@@ -47,25 +47,11 @@ struct Shared {
 }
 
 impl Shared {
-    fn respond(
-        &self,
-        bytes: &[u8],
-        source: IpAddr,
-        transport: Transport,
-        rng: &mut StdRng,
-    ) -> Option<Vec<u8>> {
+    fn respond(&self, bytes: &[u8], source: IpAddr, transport: Transport, rng: &mut StdRng) -> Option<Vec<u8>> {
         let index = self.index.load();
         // A bug in answering one message must not take a worker down with it.
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            respond(
-                &index,
-                bytes,
-                source,
-                transport,
-                &*self.oracle,
-                &self.options,
-                rng,
-            )
+            respond(&index, bytes, source, transport, &*self.oracle, &self.options, rng)
         }))
         .unwrap_or_else(|_| {
             tracing::error!(%source, "panic while answering a DNS message; dropped");
@@ -108,7 +94,9 @@ impl DnsServer {
                     let snapshot = config.borrow_and_update().clone();
                     match tokio::task::spawn_blocking(move || ZoneIndex::build(&snapshot)).await {
                         Ok(built) => index.store(Arc::new(built)),
-                        Err(e) => tracing::error!(error = %e, "building the DNS index failed; keeping the previous one"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "building the DNS index failed; keeping the previous one")
+                        }
                     }
                 }
                 tracing::debug!("configuration channel closed; DNS server keeps its last snapshot");
@@ -156,12 +144,7 @@ impl DnsServer {
 
     /// Stop serving: both sockets close and the snapshot follower stops.
     pub fn shutdown(&self) {
-        for t in self
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-        {
+        for t in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             t.abort();
         }
     }

@@ -46,27 +46,17 @@ pub fn respond(
         Ok(m) => m,
         Err(e) => {
             tracing::debug!(id = header.metadata.id, error = %e, "undecodable query");
-            let mut msg = Message::new(
-                header.metadata.id,
-                MessageType::Response,
-                header.metadata.op_code,
-            );
+            let mut msg = Message::new(header.metadata.id, MessageType::Response, header.metadata.op_code);
             msg.metadata.recursion_desired = header.metadata.recursion_desired;
             msg.metadata.response_code = ResponseCode::FormErr;
             return encode(&msg, transport, 512);
         }
     };
-    let mut msg = Message::new(
-        request.metadata.id,
-        MessageType::Response,
-        request.metadata.op_code,
-    );
+    let mut msg = Message::new(request.metadata.id, MessageType::Response, request.metadata.op_code);
     msg.metadata = Metadata::response_from_request(&request.metadata);
     msg.queries = request.queries.clone();
     let limit = match &request.edns {
-        Some(edns) => edns
-            .max_payload()
-            .clamp(512, options.max_udp_payload.max(512)),
+        Some(edns) => edns.max_payload().clamp(512, options.max_udp_payload.max(512)),
         None => 512,
     };
     let mut subnet = None;
@@ -79,9 +69,7 @@ pub fn respond(
             return encode(&msg, transport, limit);
         }
         if let Some(EdnsOption::Subnet(cs)) = req_edns.option(EdnsCode::Subnet) {
-            subnet = IpNet::new(cs.addr(), cs.source_prefix())
-                .ok()
-                .map(|n| n.trunc());
+            subnet = IpNet::new(cs.addr(), cs.source_prefix()).ok().map(|n| n.trunc());
         }
         msg.set_edns(edns);
     }
@@ -93,10 +81,7 @@ pub fn respond(
         msg.metadata.response_code = ResponseCode::FormErr;
         return encode(&msg, transport, limit);
     }
-    let client = Client {
-        addr: source,
-        subnet,
-    };
+    let client = Client { addr: source, subnet };
     let resp = answer(index, &request.queries[0], &client, oracle, options, rng);
     msg.metadata.response_code = resp.rcode;
     msg.metadata.authoritative = resp.authoritative;
@@ -104,17 +89,12 @@ pub fn respond(
     msg.authorities = resp.authority;
     msg.additionals = resp.additional;
     if let (Some(net), Some(edns)) = (subnet, msg.edns.as_mut()) {
-        let scope = if resp.location_dependent {
-            net.prefix_len()
-        } else {
-            0
-        };
-        edns.options_mut()
-            .insert(EdnsOption::Subnet(ClientSubnet::new(
-                net.addr(),
-                net.prefix_len(),
-                scope,
-            )));
+        let scope = if resp.location_dependent { net.prefix_len() } else { 0 };
+        edns.options_mut().insert(EdnsOption::Subnet(ClientSubnet::new(
+            net.addr(),
+            net.prefix_len(),
+            scope,
+        )));
     }
     encode(&msg, transport, limit)
 }
@@ -125,8 +105,7 @@ fn encode(msg: &Message, transport: Transport, limit: u16) -> Option<Vec<u8>> {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(id = msg.metadata.id, error = %e, "response does not encode; SERVFAIL");
-            let mut fail =
-                Message::new(msg.metadata.id, MessageType::Response, msg.metadata.op_code);
+            let mut fail = Message::new(msg.metadata.id, MessageType::Response, msg.metadata.op_code);
             fail.metadata.response_code = ResponseCode::ServFail;
             return fail.to_vec().ok();
         }

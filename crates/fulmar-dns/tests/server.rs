@@ -31,12 +31,7 @@ impl HealthOracle for Oracle {
     }
 }
 
-fn rs(
-    name: &str,
-    rtype: &str,
-    values: &[String],
-    set: Option<(&str, RoutingPolicy, Option<&str>)>,
-) -> RecordSet {
+fn rs(name: &str, rtype: &str, values: &[String], set: Option<(&str, RoutingPolicy, Option<&str>)>) -> RecordSet {
     let (id, policy, hc) = match set {
         Some((id, p, hc)) => (Some(id.to_string()), p, hc.map(String::from)),
         None => (None, RoutingPolicy::Simple, None),
@@ -71,9 +66,7 @@ fn config() -> Config {
         }),
     );
     let v = |s: &str| vec![s.to_string()];
-    let big: Vec<String> = (0..120)
-        .map(|i| format!("10.0.{}.{}", i / 200, i % 200))
-        .collect();
+    let big: Vec<String> = (0..120).map(|i| format!("10.0.{}.{}", i / 200, i % 200)).collect();
     let sets = [
         rs("www.example.com.", "A", &v("192.0.2.1"), None),
         rs("big.example.com.", "A", &big, None),
@@ -93,11 +86,7 @@ fn config() -> Config {
             "f.example.com.",
             "A",
             &v("10.2.0.1"),
-            Some((
-                "p",
-                RoutingPolicy::Failover(FailoverRole::Primary),
-                Some("hc-p"),
-            )),
+            Some(("p", RoutingPolicy::Failover(FailoverRole::Primary), Some("hc-p"))),
         ),
         rs(
             "f.example.com.",
@@ -139,12 +128,7 @@ struct Harness {
 fn start() -> Result<Harness> {
     let (tx, rx) = watch::channel(Arc::new(config()));
     let oracle = Arc::new(Oracle::default());
-    let server = DnsServer::start(
-        "127.0.0.1:0".parse()?,
-        rx,
-        oracle.clone(),
-        Options::default(),
-    )?;
+    let server = DnsServer::start("127.0.0.1:0".parse()?, rx, oracle.clone(), Options::default())?;
     Ok(Harness {
         server,
         oracle,
@@ -219,10 +203,7 @@ async fn authoritative_negative_and_refused_answers() -> Result<()> {
     assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
 
     let r = udp(addr, &query("www.example.com.", RecordType::MX, false)).await?;
-    assert_eq!(
-        (r.metadata.response_code, r.answers.len()),
-        (ResponseCode::NoError, 0)
-    );
+    assert_eq!((r.metadata.response_code, r.answers.len()), (ResponseCode::NoError, 0));
     assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
 
     let r = udp(addr, &query("example.org.", RecordType::A, false)).await?;
@@ -231,11 +212,7 @@ async fn authoritative_negative_and_refused_answers() -> Result<()> {
         (ResponseCode::Refused, false)
     );
 
-    let r = tcp(
-        addr,
-        &query("web-1.us-east-1.elb.amazonaws.com.", RecordType::A, false),
-    )
-    .await?;
+    let r = tcp(addr, &query("web-1.us-east-1.elb.amazonaws.com.", RecordType::A, false)).await?;
     assert_eq!(a_values(&r), ["127.0.10.1"]);
     Ok(())
 }
@@ -243,9 +220,7 @@ async fn authoritative_negative_and_refused_answers() -> Result<()> {
 #[tokio::test]
 async fn garbage_gets_formerr() -> Result<()> {
     let h = start()?;
-    let mut bytes = vec![
-        0xBE, 0xEF, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    ];
+    let mut bytes = vec![0xBE, 0xEF, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
     bytes.extend_from_slice(&[0x3f, b'x', b'y']);
     let r = Message::from_vec(&udp_raw(h.server.local_addr(), &bytes).await?)?;
     assert_eq!(
@@ -291,10 +266,7 @@ async fn weighted_answers_follow_weights_over_1000_queries() -> Result<()> {
         }
     }
     // Expected 750; the binomial standard deviation is ~14, so ±70 is a 5-sigma band.
-    assert!(
-        (680..=820).contains(&heavy),
-        "heavy answered {heavy} of 1000"
-    );
+    assert!((680..=820).contains(&heavy), "heavy answered {heavy} of 1000");
     Ok(())
 }
 
@@ -331,10 +303,7 @@ async fn new_snapshots_are_served() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let t = h
-        .server
-        .test_answer("new.example.com", "A", None, None)
-        .unwrap();
+    let t = h.server.test_answer("new.example.com", "A", None, None).unwrap();
     assert_eq!(
         (t.response_code.as_str(), t.record_data),
         ("NOERROR", vec!["192.0.2.77".to_string()])

@@ -20,10 +20,8 @@ pub use ec2::{
     SecurityGroup, SecurityGroupRule, Subnet, Volume, Vpc,
 };
 pub use elbv2::{
-    SubnetMapping,
-    Action, ActionKind, Condition, FixedResponseConfig, ForwardConfig, HealthCheck, Listener,
-    LoadBalancer, Matcher, QueryStringPair, RedirectConfig, Rule, Target,
-    TargetGroup, WeightedTargetGroup,
+    Action, ActionKind, Condition, FixedResponseConfig, ForwardConfig, HealthCheck, Listener, LoadBalancer, Matcher,
+    QueryStringPair, RedirectConfig, Rule, SubnetMapping, Target, TargetGroup, WeightedTargetGroup,
 };
 pub use insights::{NetworkInsightsAnalysis, NetworkInsightsPath};
 
@@ -177,7 +175,10 @@ impl Config {
             }
         };
         for l in self.listeners.values() {
-            if l.default_actions.iter().any(|a| a.target_group_arns().any(|t| t == tg_arn)) {
+            if l.default_actions
+                .iter()
+                .any(|a| a.target_group_arns().any(|t| t == tg_arn))
+            {
                 add(&l.arn);
             }
         }
@@ -330,7 +331,9 @@ impl Config {
     /// A subnet is public when its route table sends 0.0.0.0/0 to an internet
     /// gateway attached to its VPC.
     pub fn subnet_is_public(&self, subnet_id: &str) -> bool {
-        let Some(table) = self.route_table_of_subnet(subnet_id) else { return false };
+        let Some(table) = self.route_table_of_subnet(subnet_id) else {
+            return false;
+        };
         table.routes.iter().any(|r| {
             r.destination.prefix_len() == 0
                 && matches!(r.destination, ipnet::IpNet::V4(_))
@@ -342,6 +345,8 @@ impl Config {
     /// The members of a security group: every network interface (of an instance or a
     /// NAT gateway) that carries `group_id`.
     pub fn interfaces_in_group<'a>(&'a self, group_id: &'a str) -> impl Iterator<Item = &'a Arc<NetworkInterface>> {
-        self.network_interfaces.values().filter(move |n| n.security_groups.iter().any(|g| g == group_id))
+        self.network_interfaces
+            .values()
+            .filter(move |n| n.security_groups.iter().any(|g| g == group_id))
     }
 }

@@ -86,22 +86,18 @@ fn status(checks: &HashMap<String, Tracked>, id: &str, depth: usize) -> bool {
         return true;
     };
     let config = &t.check.config;
-    decide::reported(config.disabled, config.inverted, || {
-        match Kind::parse(&config.kind) {
-            Kind::Calculated if depth >= MAX_NESTING => true,
-            Kind::Calculated => {
-                let healthy = config
-                    .child_health_checks
-                    .iter()
-                    .filter(|child| status(checks, child, depth + 1))
-                    .count();
-                decide::calculated(healthy, config.health_threshold)
-            }
-            Kind::Unprobed => {
-                config.insufficient_data_health_status.as_deref() != Some("Unhealthy")
-            }
-            _ => t.live.is_healthy(),
+    decide::reported(config.disabled, config.inverted, || match Kind::parse(&config.kind) {
+        Kind::Calculated if depth >= MAX_NESTING => true,
+        Kind::Calculated => {
+            let healthy = config
+                .child_health_checks
+                .iter()
+                .filter(|child| status(checks, child, depth + 1))
+                .count();
+            decide::calculated(healthy, config.health_threshold)
         }
+        Kind::Unprobed => config.insufficient_data_health_status.as_deref() != Some("Unhealthy"),
+        _ => t.live.is_healthy(),
     })
 }
 
@@ -185,10 +181,7 @@ impl Live {
 
     pub fn last_failures(&self) -> Vec<Observation> {
         let regions = crate::lock(&self.regions);
-        regions
-            .iter()
-            .filter_map(|r| r.last_failure.clone())
-            .collect()
+        regions.iter().filter_map(|r| r.last_failure.clone()).collect()
     }
 }
 
@@ -226,10 +219,7 @@ mod tests {
     }
 
     fn regions() -> Vec<String> {
-        crate::DEFAULT_REGIONS
-            .iter()
-            .map(|r| r.to_string())
-            .collect()
+        crate::DEFAULT_REGIONS.iter().map(|r| r.to_string()).collect()
     }
 
     fn board(checks: Vec<HealthCheck>) -> (HealthBoard, HashMap<String, Arc<Live>>) {

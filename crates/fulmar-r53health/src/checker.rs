@@ -81,22 +81,18 @@ impl Checkers {
                     live: live.clone(),
                 },
             );
-            let probes =
-                Kind::parse(&check.config.kind).probes_endpoint() && !check.config.disabled;
+            let probes = Kind::parse(&check.config.kind).probes_endpoint() && !check.config.disabled;
             if !probes {
                 self.running.remove(id);
                 continue;
             }
-            if self
-                .running
-                .get(id)
-                .is_some_and(|r| r.check.config == check.config)
-            {
+            if self.running.get(id).is_some_and(|r| r.check.config == check.config) {
                 continue;
             }
-            let interval = self.options.interval_override.unwrap_or_else(|| {
-                Duration::from_secs(u64::from(check.config.request_interval.max(1)))
-            });
+            let interval = self
+                .options
+                .interval_override
+                .unwrap_or_else(|| Duration::from_secs(u64::from(check.config.request_interval.max(1))));
             let task = tokio::spawn(run(id.clone(), check.clone(), live, interval));
             self.running.insert(
                 id.clone(),
@@ -106,8 +102,7 @@ impl Checkers {
                 },
             );
         }
-        self.running
-            .retain(|id, _| config.health_checks.contains_key(id));
+        self.running.retain(|id, _| config.health_checks.contains_key(id));
         self.board.publish(tracked);
     }
 }
@@ -123,8 +118,7 @@ async fn run(id: String, check: Arc<HealthCheck>, live: Arc<Live>, interval: Dur
         ticker.tick().await;
         let mut round = JoinSet::new();
         for region in &regions {
-            let (endpoint, reference, region) =
-                (endpoint.clone(), reference.clone(), region.clone());
+            let (endpoint, reference, region) = (endpoint.clone(), reference.clone(), region.clone());
             round.spawn(async move { (region, probe(&endpoint, &reference).await) });
         }
         while let Some(joined) = round.join_next().await {

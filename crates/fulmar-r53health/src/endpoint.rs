@@ -130,10 +130,7 @@ mod tests {
         c.fqdn = Some("www.example.com.".into());
         assert_eq!(Endpoint::from_config(&c).host_header(ip), "www.example.com");
         c.port = Some(8080);
-        assert_eq!(
-            Endpoint::from_config(&c).host_header(ip),
-            "www.example.com:8080"
-        );
+        assert_eq!(Endpoint::from_config(&c).host_header(ip), "www.example.com:8080");
         c.fqdn = None;
         let v6: IpAddr = "::1".parse().unwrap();
         assert_eq!(Endpoint::from_config(&c).host_header(v6), "[::1]:8080");
@@ -148,10 +145,7 @@ mod tests {
         let mut c = config("HTTPS");
         c.fqdn = Some("api.example.com".into());
         let no_sni = Endpoint::from_config(&c).server_name(ip);
-        assert!(matches!(
-            no_sni,
-            rustls::pki_types::ServerName::IpAddress(_)
-        ));
+        assert!(matches!(no_sni, rustls::pki_types::ServerName::IpAddress(_)));
         c.enable_sni = true;
         let sni = Endpoint::from_config(&c).server_name(ip);
         assert_eq!(sni.to_str(), "api.example.com");

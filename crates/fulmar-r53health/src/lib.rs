@@ -57,10 +57,7 @@ impl HealthChecker {
     /// Start checking: the current snapshot is applied before this returns (its checks'
     /// first probes start at once); later snapshots by a task spawned on the current
     /// tokio runtime. Must be called within a tokio runtime.
-    pub fn start(
-        mut config: watch::Receiver<Arc<fulmar_model::Config>>,
-        options: Options,
-    ) -> HealthChecker {
+    pub fn start(mut config: watch::Receiver<Arc<fulmar_model::Config>>, options: Options) -> HealthChecker {
         let board = Arc::new(HealthBoard::default());
         let checkers = Arc::new(Mutex::new(Checkers::new(board.clone(), options)));
         let first = config.borrow_and_update().clone();

@@ -86,13 +86,7 @@ async fn probe_addr(endpoint: &Endpoint, addr: SocketAddr, reference: &str) -> O
 }
 
 /// Send the GET over `io` and judge the response.
-async fn exchange<IO>(
-    io: IO,
-    endpoint: &Endpoint,
-    ip: IpAddr,
-    deadline: Instant,
-    reference: &str,
-) -> Outcome
+async fn exchange<IO>(io: IO, endpoint: &Endpoint, ip: IpAddr, deadline: Instant, reference: &str) -> Outcome
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -119,9 +113,7 @@ async fn send(
         .header(http::header::HOST, endpoint.host_header(ip))
         .header(
             http::header::USER_AGENT,
-            format!(
-                "Amazon-Route53-Health-Check-Service (ref {reference}; report http://amzn.to/1vsZADi)"
-            ),
+            format!("Amazon-Route53-Health-Check-Service (ref {reference}; report http://amzn.to/1vsZADi)"),
         )
         .header(http::header::ACCEPT, "*/*")
         .header(http::header::CONNECTION, "close")
@@ -137,11 +129,7 @@ async fn send(
     let code = response.status().as_u16();
     let reason = match response.extensions().get::<hyper::ext::ReasonPhrase>() {
         Some(phrase) => String::from_utf8_lossy(phrase.as_bytes()).into_owned(),
-        None => response
-            .status()
-            .canonical_reason()
-            .unwrap_or_default()
-            .to_owned(),
+        None => response.status().canonical_reason().unwrap_or_default().to_owned(),
     };
     let search = match endpoint.search_string.as_deref() {
         Some(s) if endpoint.kind.string_match() && is_passing_code(code) => s,
@@ -177,16 +165,8 @@ async fn send(
 async fn resolve(endpoint: &Endpoint) -> Option<IpAddr> {
     let fqdn = endpoint.fqdn.as_deref()?;
     let lookup = tokio::net::lookup_host((fqdn, endpoint.port));
-    let addrs: Vec<SocketAddr> = timeout(HTTP_CONNECT_TIMEOUT, lookup)
-        .await
-        .ok()?
-        .ok()?
-        .collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .map(SocketAddr::ip)
+    let addrs: Vec<SocketAddr> = timeout(HTTP_CONNECT_TIMEOUT, lookup).await.ok()?.ok()?.collect();
+    addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).map(SocketAddr::ip)
 }
 
 /// The source address the kernel picks towards `target` (a connected UDP socket sends
@@ -214,9 +194,7 @@ fn connect_error(e: &io::Error) -> Outcome {
 fn tls_error(e: &io::Error) -> Outcome {
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         return match tls {
-            rustls::Error::AlertReceived(alert) => {
-                Outcome::TlsAlert(alert_name(&format!("{alert:?}")))
-            }
+            rustls::Error::AlertReceived(alert) => Outcome::TlsAlert(alert_name(&format!("{alert:?}"))),
             other => Outcome::TlsFailed(other.to_string()),
         };
     }

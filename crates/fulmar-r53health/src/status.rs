@@ -78,17 +78,9 @@ impl Outcome {
     /// The `StatusReport.Status` text; `resolved` is the address the FQDN resolved to,
     /// when the endpoint was found by name.
     pub fn status_text(&self, resolved: Option<IpAddr>) -> String {
-        let verdict = if self.is_success() {
-            "Success"
-        } else {
-            "Failure"
-        };
-        let suffix = resolved
-            .map(|ip| format!(". Resolved IP: {ip}"))
-            .unwrap_or_default();
-        let prefix = resolved
-            .map(|ip| format!("Resolved IP: {ip}. "))
-            .unwrap_or_default();
+        let verdict = if self.is_success() { "Success" } else { "Failure" };
+        let suffix = resolved.map(|ip| format!(". Resolved IP: {ip}")).unwrap_or_default();
+        let prefix = resolved.map(|ip| format!("Resolved IP: {ip}. ")).unwrap_or_default();
         match self {
             Outcome::HttpStatus { code, reason } => {
                 format!("{verdict}: HTTP Status Code {code}, {reason}{suffix}")
@@ -162,10 +154,7 @@ mod tests {
 
     #[test]
     fn http_status_texts() {
-        assert_eq!(
-            http(200, "OK").status_text(None),
-            "Success: HTTP Status Code 200, OK"
-        );
+        assert_eq!(http(200, "OK").status_text(None), "Success: HTTP Status Code 200, OK");
         let ip: IpAddr = "35.175.67.127".parse().unwrap();
         assert_eq!(
             http(200, "OK").status_text(Some(ip)),

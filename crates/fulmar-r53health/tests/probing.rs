@@ -26,12 +26,7 @@ fn within(threshold: u32) -> Duration {
 }
 
 fn statuses(checker: &HealthChecker, id: &str) -> Vec<String> {
-    checker
-        .board()
-        .observations(id)
-        .into_iter()
-        .map(|o| o.status)
-        .collect()
+    checker.board().observations(id).into_iter().map(|o| o.status).collect()
 }
 
 #[tokio::test]
@@ -63,18 +58,13 @@ async fn http_check_fails_over_and_recovers() {
         .all(|s| s == "Failure: HTTP Status Code 503, Service Unavailable"));
     let failures = board.last_failure("web");
     assert_eq!(failures.len(), 3);
-    assert!(failures[0]
-        .status
-        .starts_with("Failure: HTTP Status Code 503"));
+    assert!(failures[0].status.starts_with("Failure: HTTP Status Code 503"));
 
     server.set(Answer::Respond {
         status: "302 Found",
         body: String::new(),
     });
-    wait_for("healthy again on a 3xx", within(2), || {
-        board.is_healthy("web")
-    })
-    .await;
+    wait_for("healthy again on a 3xx", within(2), || board.is_healthy("web")).await;
     assert_eq!(board.last_failure("web").len(), 3, "last failures are kept");
 
     let seen = server.seen();
@@ -100,10 +90,7 @@ async fn host_header_path_and_fqdn_resolution() {
     let (_tx, rx) = watch::channel(config(vec![by_name]));
     let checker = HealthChecker::start(rx, options());
     let board = checker.board();
-    wait_for("observations", within(1), || {
-        !board.observations("named").is_empty()
-    })
-    .await;
+    wait_for("observations", within(1), || !board.observations("named").is_empty()).await;
     assert_eq!(
         board.observations("named")[0].status,
         "Success: HTTP Status Code 200, OK. Resolved IP: 127.0.0.1"
@@ -124,10 +111,7 @@ async fn string_match_searches_the_first_5120_bytes() {
     let (_tx, rx) = watch::channel(config(vec![c]));
     let checker = HealthChecker::start(rx, options());
     let board = checker.board();
-    wait_for("observations", within(1), || {
-        board.observations("str").len() == 3
-    })
-    .await;
+    wait_for("observations", within(1), || board.observations("str").len() == 3).await;
     assert!(board.is_healthy("str"));
 
     server.set(ok(&format!("{}READY", ".".repeat(5200))));
@@ -142,10 +126,7 @@ async fn string_match_searches_the_first_5120_bytes() {
     tokio::time::sleep(INTERVAL * 4).await;
     assert!(!board.is_healthy("str"));
     server.set(ok(&format!("{}READY", ".".repeat(5115))));
-    wait_for("healthy at the window's edge", within(1), || {
-        board.is_healthy("str")
-    })
-    .await;
+    wait_for("healthy at the window's edge", within(1), || board.is_healthy("str")).await;
 }
 
 #[tokio::test]
@@ -155,19 +136,16 @@ async fn tcp_check_sees_a_closed_port() {
     let (_tx, rx) = watch::channel(config(vec![check("tcp", "TCP", addr, 2)]));
     let checker = HealthChecker::start(rx, options());
     let board = checker.board();
-    wait_for("observations", within(1), || {
-        board.observations("tcp").len() == 3
-    })
-    .await;
+    wait_for("observations", within(1), || board.observations("tcp").len() == 3).await;
     assert!(statuses(&checker, "tcp")
         .iter()
         .all(|s| s == "Success: TCP connection established"));
 
     drop(server);
     wait_for("unhealthy", within(2), || !board.is_healthy("tcp")).await;
-    assert!(board.last_failure("tcp")[0].status.starts_with(
-        "Failure: Connection refused. The endpoint or the internet connection is down"
-    ));
+    assert!(board.last_failure("tcp")[0]
+        .status
+        .starts_with("Failure: Connection refused. The endpoint or the internet connection is down"));
 }
 
 #[tokio::test]
@@ -194,9 +172,7 @@ async fn https_ignores_the_certificate_and_sends_sni_when_enabled() {
     }
     let seen = server.seen();
     let expected_host = format!("localhost:{}", server.addr.port());
-    assert!(seen
-        .iter()
-        .all(|s| s.host.as_deref() == Some(expected_host.as_str())));
+    assert!(seen.iter().all(|s| s.host.as_deref() == Some(expected_host.as_str())));
     assert!(seen.iter().any(|s| s.sni.as_deref() == Some("localhost")));
     assert!(seen.iter().any(|s| s.sni.is_none()));
 }
@@ -268,17 +244,10 @@ async fn calculated_inverted_disabled_and_updates() {
     // Disable the failing child: probes stop and it reads healthy.
     next[1].config.disabled = true;
     tx.send(config(next.clone())).unwrap();
-    wait_for("disabled is healthy", within(1), || {
-        board.is_healthy("down")
-    })
-    .await;
+    wait_for("disabled is healthy", within(1), || board.is_healthy("down")).await;
     let frozen = board.observations("down");
     tokio::time::sleep(INTERVAL * 3).await;
-    assert_eq!(
-        board.observations("down"),
-        frozen,
-        "a disabled check is not probed"
-    );
+    assert_eq!(board.observations("down"), frozen, "a disabled check is not probed");
 
     // Remove a check: unknown ids are healthy and have no observations.
     next.remove(0);

@@ -6,9 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fulmar_model::{
-    Action, ActionKind, Condition, FixedResponseConfig, Listener, QueryStringPair, Rule,
-};
+use fulmar_model::{Action, ActionKind, Condition, FixedResponseConfig, Listener, QueryStringPair, Rule};
 use fulmar_routing::rules::{RequestView, RuleTable};
 use fulmar_routing::wildcard::Pattern;
 
@@ -90,9 +88,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(shared.evaluate(black_box(&req))).priority)
     });
     let p = Pattern::new("*.example.com", true, false);
-    c.bench_function("host wildcard", |b| {
-        b.iter(|| p.matches(black_box("WWW.Example.com")))
-    });
+    c.bench_function("host wildcard", |b| b.iter(|| p.matches(black_box("WWW.Example.com"))));
 }
 
 criterion_group!(benches, bench);

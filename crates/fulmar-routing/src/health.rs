@@ -139,11 +139,9 @@ impl TargetHealth {
                 format!("Health checks failed with these codes: [{code}]"),
             ),
             Probe::Timeout => Self::with(State::Unhealthy, "Target.Timeout", "Request timed out"),
-            Probe::Failed | Probe::Success => Self::with(
-                State::Unhealthy,
-                "Target.FailedHealthChecks",
-                "Health checks failed",
-            ),
+            Probe::Failed | Probe::Success => {
+                Self::with(State::Unhealthy, "Target.FailedHealthChecks", "Health checks failed")
+            }
         }
     }
 }
@@ -220,9 +218,7 @@ impl Tracker {
         } else {
             self.successes = 0;
             self.failures = self.failures.saturating_add(1);
-            if self.health.state == State::Unhealthy
-                || self.failures >= check.unhealthy_threshold.max(1)
-            {
+            if self.health.state == State::Unhealthy || self.failures >= check.unhealthy_threshold.max(1) {
                 self.health = TargetHealth::failed(&probe);
             }
         }

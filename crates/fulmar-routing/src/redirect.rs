@@ -35,11 +35,7 @@ pub struct OriginalRequest<'a> {
 ///
 /// `HTTP_301` gives 301; anything else (the API only allows `HTTP_302`) gives 302.
 pub fn location(config: &RedirectConfig, req: &OriginalRequest<'_>) -> (u16, String) {
-    let status = if config.status_code == "HTTP_301" {
-        301
-    } else {
-        302
-    };
+    let status = if config.status_code == "HTTP_301" { 301 } else { 302 };
     let part = |value: &str, default: &'static str| {
         if value.is_empty() {
             expand(default, req)
@@ -53,9 +49,7 @@ pub fn location(config: &RedirectConfig, req: &OriginalRequest<'_>) -> (u16, Str
     let path = part(&config.path, "/#{path}");
     let query = expand(&config.query, req);
 
-    let mut url = String::with_capacity(
-        protocol.len() + host.len() + port.len() + path.len() + query.len() + 6,
-    );
+    let mut url = String::with_capacity(protocol.len() + host.len() + port.len() + path.len() + query.len() + 6);
     url.push_str(&protocol);
     url.push_str("://");
     url.push_str(&host);
@@ -138,24 +132,12 @@ mod tests {
 
     #[test]
     fn path_placeholder_has_no_leading_slash() {
-        let c = config(
-            "#{protocol}",
-            "#{port}",
-            "#{host}",
-            "/new/#{path}",
-            "#{query}",
-        );
+        let c = config("#{protocol}", "#{port}", "#{host}", "/new/#{path}", "#{query}");
         assert_eq!(
             location(&c, &original("/old/x", "q")).1,
             "http://example.com:80/new/old/x?q"
         );
-        let c = config(
-            "HTTPS",
-            "8443",
-            "#{host}",
-            "/#{host}/#{port}/#{path}",
-            "#{query}&v=xyz",
-        );
+        let c = config("HTTPS", "8443", "#{host}", "/#{host}/#{port}/#{path}", "#{query}&v=xyz");
         assert_eq!(
             location(&c, &original("/p", "a=b")).1,
             "https://example.com:8443/example.com/80/p?a=b&v=xyz"
@@ -181,9 +163,6 @@ mod tests {
     #[test]
     fn empty_parts_default_to_placeholders() {
         let c = config("", "", "", "", "#{query}");
-        assert_eq!(
-            location(&c, &original("/p", "q")).1,
-            "http://example.com:80/p?q"
-        );
+        assert_eq!(location(&c, &original("/p", "q")).1, "http://example.com:80/p?q");
     }
 }

@@ -38,13 +38,7 @@ impl CookieSealer {
     }
 
     /// The cookie value naming this target of this target group, valid until `expires_unix`.
-    pub fn seal(
-        &self,
-        target_group_arn: &str,
-        target_id: &str,
-        port: u16,
-        expires_unix: u64,
-    ) -> String {
+    pub fn seal(&self, target_group_arn: &str, target_id: &str, port: u16, expires_unix: u64) -> String {
         let mut body = Vec::with_capacity(HEADER + target_id.len() + TAG);
         body.push(VERSION);
         body.extend_from_slice(&expires_unix.to_be_bytes());
@@ -56,12 +50,7 @@ impl CookieSealer {
     }
 
     /// The (target id, port) a cookie names, if it is authentic, for this target group and unexpired at `now_unix`.
-    pub fn open(
-        &self,
-        value: &str,
-        target_group_arn: &str,
-        now_unix: u64,
-    ) -> Option<(String, u16)> {
+    pub fn open(&self, value: &str, target_group_arn: &str, now_unix: u64) -> Option<(String, u16)> {
         let raw = URL_SAFE_NO_PAD.decode(value.as_bytes()).ok()?;
         if raw.len() < HEADER + TAG || raw[0] != VERSION {
             return None;
@@ -91,8 +80,7 @@ impl CookieSealer {
 mod tests {
     use super::*;
 
-    const TG: &str =
-        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
+    const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
 
     fn sealer() -> CookieSealer {
         CookieSealer::new([7; 32])
@@ -101,13 +89,8 @@ mod tests {
     #[test]
     fn round_trip() {
         let v = sealer().seal(TG, "i-0123456789abcdef0", 8080, 1_000);
-        assert!(v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(
-            sealer().open(&v, TG, 999),
-            Some(("i-0123456789abcdef0".into(), 8080))
-        );
+        assert!(v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(sealer().open(&v, TG, 999), Some(("i-0123456789abcdef0".into(), 8080)));
     }
 
     #[test]
@@ -130,11 +113,7 @@ mod tests {
         let mut raw = URL_SAFE_NO_PAD.decode(&v).expect("we just encoded it");
         for i in 0..raw.len() {
             raw[i] ^= 1;
-            assert_eq!(
-                sealer().open(&URL_SAFE_NO_PAD.encode(&raw), TG, 0),
-                None,
-                "byte {i}"
-            );
+            assert_eq!(sealer().open(&URL_SAFE_NO_PAD.encode(&raw), TG, 0), None, "byte {i}");
             raw[i] ^= 1;
         }
         assert_eq!(sealer().open("not base64!", TG, 0), None);

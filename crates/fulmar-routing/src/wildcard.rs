@@ -71,10 +71,7 @@ impl Pattern {
                 b'*' => {
                     has_wildcard = true;
                     has_star = true;
-                    segments.push(Segment::new(
-                        std::mem::take(&mut bytes),
-                        std::mem::take(&mut any),
-                    ));
+                    segments.push(Segment::new(std::mem::take(&mut bytes), std::mem::take(&mut any)));
                 }
                 b'?' => {
                     has_wildcard = true;
@@ -82,11 +79,7 @@ impl Pattern {
                     any.push(true);
                 }
                 _ => {
-                    bytes.push(if case_insensitive {
-                        b.to_ascii_lowercase()
-                    } else {
-                        b
-                    });
+                    bytes.push(if case_insensitive { b.to_ascii_lowercase() } else { b });
                     any.push(false);
                 }
             }
@@ -200,11 +193,7 @@ impl Shape {
                 let last = match tail {
                     Some(t) => t.bytes.len().checked_sub(1).and_then(|i| t.literal_at(i)),
                     // No `*`: `head` spans the whole text, so its last slot is the last byte.
-                    None => head
-                        .bytes
-                        .len()
-                        .checked_sub(1)
-                        .and_then(|i| head.literal_at(i)),
+                    None => head.bytes.len().checked_sub(1).and_then(|i| head.literal_at(i)),
                 };
                 (min_len, first, last)
             }

@@ -88,12 +88,10 @@ impl<'w> Decision<'w> {
 
     /// The `sgr-` ids of the rules that allowed the flow (egress first, then ingress).
     pub fn rule_ids(&self) -> impl Iterator<Item = &'w str> {
-        [self.egress, self.ingress]
-            .into_iter()
-            .filter_map(|v| match v {
-                Verdict::Allowed { rule, .. } => Some(rule.id()),
-                _ => None,
-            })
+        [self.egress, self.ingress].into_iter().filter_map(|v| match v {
+            Verdict::Allowed { rule, .. } => Some(rule.id()),
+            _ => None,
+        })
     }
 }
 
@@ -109,11 +107,7 @@ pub fn decide<'w>(flow: &Flow, world: &'w World) -> Decision<'w> {
     } else {
         Verdict::Unfiltered
     };
-    Decision {
-        world,
-        egress,
-        ingress,
-    }
+    Decision { world, egress, ingress }
 }
 
 /// Whether `reply` may pass as the return traffic of the flow it answers
@@ -127,13 +121,7 @@ pub fn allows_return(reply: &Flow, world: &World) -> bool {
     decide(&reply.reply(), world).allowed()
 }
 
-fn verdict<'w>(
-    world: &'w World,
-    at: IpAddr,
-    peer: IpAddr,
-    traffic: Traffic,
-    direction: Direction,
-) -> Verdict<'w> {
+fn verdict<'w>(world: &'w World, at: IpAddr, peer: IpAddr, traffic: Traffic, direction: Direction) -> Verdict<'w> {
     let Some(endpoint) = world.endpoint_at(at).filter(|e| e.is_filtered()) else {
         return Verdict::Unfiltered;
     };
@@ -144,11 +132,7 @@ fn verdict<'w>(
             Direction::Ingress => group.ingress(),
         };
         if let Some(rule) = rules.iter().find(|r| r.allows(traffic, peer, is_member)) {
-            return Verdict::Allowed {
-                endpoint,
-                group,
-                rule,
-            };
+            return Verdict::Allowed { endpoint, group, rule };
         }
     }
     Verdict::Blocked { endpoint }

@@ -49,21 +49,10 @@ pub fn explain(flow: &Flow, world: &World) -> String {
     out
 }
 
-fn end(
-    out: &mut String,
-    world: &World,
-    decision: &Decision<'_>,
-    direction: Direction,
-    flow: &Flow,
-) {
+fn end(out: &mut String, world: &World, decision: &Decision<'_>, direction: Direction, flow: &Flow) {
     let (word, at, verdict, asked) = match direction {
         Direction::Egress => ("outbound", flow.src, decision.egress, flow.ends.source()),
-        Direction::Ingress => (
-            "inbound",
-            flow.dst,
-            decision.ingress,
-            flow.ends.destination(),
-        ),
+        Direction::Ingress => ("inbound", flow.dst, decision.ingress, flow.ends.destination()),
     };
     let groups = group_list(decision.groups_evaluated(direction));
     match verdict {
@@ -73,11 +62,7 @@ fn end(
         Verdict::Unfiltered => {
             let _ = writeln!(out, "  {word} at {at}: no security group, not filtered");
         }
-        Verdict::Allowed {
-            endpoint,
-            group,
-            rule,
-        } => {
+        Verdict::Allowed { endpoint, group, rule } => {
             let _ = writeln!(
                 out,
                 "  {word} at {at} ({}): checked {groups}; rule {} of {} allows {}",

@@ -99,11 +99,7 @@ impl FromStr for Traffic {
             },
             n => n.parse().map_err(|_| bad())?,
         };
-        let numbers = if protocol == "proto" {
-            &[][..]
-        } else {
-            &numbers[..]
-        };
+        let numbers = if protocol == "proto" { &[][..] } else { &numbers[..] };
         Ok(match number {
             6 => Traffic::Tcp(port(numbers)?),
             17 => Traffic::Udp(port(numbers)?),
@@ -208,20 +204,9 @@ mod tests {
         }
         assert_eq!("6/443".parse::<Traffic>().unwrap(), Traffic::Tcp(443));
         assert_eq!("TCP/80".parse::<Traffic>().unwrap(), Traffic::Tcp(80));
-        assert_eq!(
-            "icmp".parse::<Traffic>().unwrap(),
-            Traffic::Icmp { kind: 8, code: 0 }
-        );
+        assert_eq!("icmp".parse::<Traffic>().unwrap(), Traffic::Icmp { kind: 8, code: 0 });
         assert_eq!("47".parse::<Traffic>().unwrap().protocol_number(), 47);
-        for bad in [
-            "tcp",
-            "tcp/70000",
-            "udp/1/2",
-            "icmp/1/2/3",
-            "47/1",
-            "gre",
-            "",
-        ] {
+        for bad in ["tcp", "tcp/70000", "udp/1/2", "icmp/1/2/3", "47/1", "gre", ""] {
             assert!(bad.parse::<Traffic>().is_err(), "{bad}");
         }
     }

@@ -72,10 +72,7 @@ impl Covers {
             6 => ports().map_or(Covers::Nothing, |(from, to)| Covers::Tcp { from, to }),
             17 => ports().map_or(Covers::Nothing, |(from, to)| Covers::Udp { from, to }),
             1 => icmp().map_or(Covers::Nothing, |(kind, code)| Covers::Icmp { kind, code }),
-            58 => icmp().map_or(Covers::Nothing, |(kind, code)| Covers::Icmpv6 {
-                kind,
-                code,
-            }),
+            58 => icmp().map_or(Covers::Nothing, |(kind, code)| Covers::Icmpv6 { kind, code }),
             n => Covers::Protocol(n),
         }
     }
@@ -88,12 +85,8 @@ impl Covers {
             (Covers::All, _) => true,
             (Covers::Tcp { from, to }, Traffic::Tcp(p)) => (from..=to).contains(&p),
             (Covers::Udp { from, to }, Traffic::Udp(p)) => (from..=to).contains(&p),
-            (Covers::Icmp { kind, code }, Traffic::Icmp { kind: k, code: c }) => {
-                icmp(kind, code, k, c)
-            }
-            (Covers::Icmpv6 { kind, code }, Traffic::Icmpv6 { kind: k, code: c }) => {
-                icmp(kind, code, k, c)
-            }
+            (Covers::Icmp { kind, code }, Traffic::Icmp { kind: k, code: c }) => icmp(kind, code, k, c),
+            (Covers::Icmpv6 { kind, code }, Traffic::Icmpv6 { kind: k, code: c }) => icmp(kind, code, k, c),
             (Covers::Protocol(n), Traffic::Other(p)) => n == p.number(),
             _ => false,
         }
@@ -130,10 +123,7 @@ impl Rule {
         &self.source
     }
 
-    pub(crate) fn compile(
-        source: &SecurityGroupRule,
-        group: impl FnOnce(&str) -> GroupIdx,
-    ) -> Rule {
+    pub(crate) fn compile(source: &SecurityGroupRule, group: impl FnOnce(&str) -> GroupIdx) -> Rule {
         let peer = match &source.peer {
             RulePeer::Cidr(net) => Peer::Cidr(*net),
             RulePeer::Group { group_id, .. } => Peer::Group(group(group_id)),
@@ -148,12 +138,7 @@ impl Rule {
 
     /// Whether this rule covers `traffic` with `peer` (the far end's address), given
     /// the members of each group.
-    pub(crate) fn allows(
-        &self,
-        traffic: Traffic,
-        peer: IpAddr,
-        members: impl Fn(GroupIdx, IpAddr) -> bool,
-    ) -> bool {
+    pub(crate) fn allows(&self, traffic: Traffic, peer: IpAddr, members: impl Fn(GroupIdx, IpAddr) -> bool) -> bool {
         self.covers.covers(traffic)
             && match self.peer {
                 Peer::Cidr(net) => net.contains(&peer),

@@ -26,9 +26,7 @@ pub fn ingress_sources(world: &World, dst: IpAddr, traffic: Traffic) -> Option<V
             }
             match rule.peer {
                 Peer::Cidr(net) => nets.push(net.trunc()),
-                Peer::Group(g) => {
-                    nets.extend(world.group_at(g).members().iter().map(|&a| IpNet::from(a)))
-                }
+                Peer::Group(g) => nets.extend(world.group_at(g).members().iter().map(|&a| IpNet::from(a))),
                 Peer::PrefixList => {}
             }
         }

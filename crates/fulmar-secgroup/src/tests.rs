@@ -92,11 +92,7 @@ fn a_new_group_denies_all_inbound_and_allows_all_outbound() {
 
 #[test]
 fn inbound_and_outbound_rule_sets_are_separate() {
-    let mut g = group(
-        "sg-1",
-        "web",
-        vec![rule("sgr-in", "tcp", 80, 80, "0.0.0.0/0")],
-    );
+    let mut g = group("sg-1", "web", vec![rule("sgr-in", "tcp", 80, 80, "0.0.0.0/0")]);
     g.egress.clear();
     let w = world(&[g], vec![endpoint("i-1", &["10.0.0.1"], &["sg-1"])]);
     assert!(decide(&tcp("203.0.113.9", "10.0.0.1", 80), &w).allowed());
@@ -107,11 +103,7 @@ fn inbound_and_outbound_rule_sets_are_separate() {
 #[test]
 fn every_group_of_an_interface_counts_in_no_order() {
     let groups = [
-        group(
-            "sg-a",
-            "a",
-            vec![rule("sgr-a", "tcp", 22, 22, "10.9.0.0/16")],
-        ),
+        group("sg-a", "a", vec![rule("sgr-a", "tcp", 22, 22, "10.9.0.0/16")]),
         group("sg-b", "b", vec![rule("sgr-b", "tcp", 80, 80, "0.0.0.0/0")]),
     ];
     for order in [["sg-a", "sg-b"], ["sg-b", "sg-a"]] {
@@ -162,10 +154,7 @@ fn ipv4_and_ipv6_cidrs() {
             rule("sgr-v6", "tcp", 443, 443, "2001:db8::/32"),
         ],
     );
-    let w = world(
-        &[g],
-        vec![endpoint("i-1", &["10.0.0.1", "2001:db8:ff::1"], &["sg-1"])],
-    );
+    let w = world(&[g], vec![endpoint("i-1", &["10.0.0.1", "2001:db8:ff::1"], &["sg-1"])]);
     assert!(decide(&tcp("192.0.2.200", "10.0.0.1", 443), &w).allowed());
     assert!(!decide(&tcp("192.0.3.1", "10.0.0.1", 443), &w).allowed());
     let v6 = decide(&tcp("2001:db8:1::5", "2001:db8:ff::1", 443), &w);
@@ -176,11 +165,7 @@ fn ipv4_and_ipv6_cidrs() {
 #[test]
 fn group_references_follow_current_members() {
     let groups = [
-        group(
-            "sg-lb",
-            "lb",
-            vec![rule("sgr-web", "tcp", 80, 80, "0.0.0.0/0")],
-        ),
+        group("sg-lb", "lb", vec![rule("sgr-web", "tcp", 80, 80, "0.0.0.0/0")]),
         group(
             "sg-app",
             "app",
@@ -208,19 +193,12 @@ fn group_references_follow_current_members() {
     );
     let d = decide(&tcp("10.0.0.11", "10.0.1.1", 8080), &after);
     assert!(d.allowed());
-    assert_eq!(
-        d.rule_ids().collect::<Vec<_>>(),
-        ["sgr-out-sg-lb", "sgr-from-lb"]
-    );
+    assert_eq!(d.rule_ids().collect::<Vec<_>>(), ["sgr-out-sg-lb", "sgr-from-lb"]);
 }
 
 #[test]
 fn a_group_may_reference_itself() {
-    let default = group(
-        "sg-d",
-        "default",
-        vec![rule("sgr-self", "-1", -1, -1, "group:sg-d")],
-    );
+    let default = group("sg-d", "default", vec![rule("sgr-self", "-1", -1, -1, "group:sg-d")]);
     let w = world(
         &[default],
         vec![
@@ -236,11 +214,7 @@ fn a_group_may_reference_itself() {
 fn public_addresses_reach_an_endpoint_but_make_no_member() {
     let groups = [
         group("sg-a", "a", vec![]),
-        group(
-            "sg-b",
-            "b",
-            vec![rule("sgr-from-a", "tcp", 22, 22, "group:sg-a")],
-        ),
+        group("sg-b", "b", vec![rule("sgr-from-a", "tcp", 22, 22, "group:sg-a")]),
     ];
     let mut a = endpoint("i-a", &["10.0.0.1"], &["sg-a"]);
     a.public_addresses = vec![ip("54.0.0.1")];
@@ -268,37 +242,20 @@ fn prefix_lists_and_unknown_groups_match_nothing() {
 
 #[test]
 fn return_traffic_of_an_allowed_flow_is_allowed() {
-    let mut g = group(
-        "sg-1",
-        "web",
-        vec![rule("sgr-in", "tcp", 80, 80, "0.0.0.0/0")],
-    );
+    let mut g = group("sg-1", "web", vec![rule("sgr-in", "tcp", 80, 80, "0.0.0.0/0")]);
     g.egress.clear(); // nothing outbound at all
     let w = world(&[g], vec![endpoint("i-1", &["10.0.0.1"], &["sg-1"])]);
     let request = tcp("203.0.113.9", "10.0.0.1", 80);
     let reply = request.reply();
-    assert!(
-        !decide(&reply, &w).allowed(),
-        "as a new flow the reply is blocked"
-    );
+    assert!(!decide(&reply, &w).allowed(), "as a new flow the reply is blocked");
     assert!(allows_return(&reply, &w), "as return traffic it passes");
-    assert!(!allows_return(
-        &tcp("203.0.113.9", "10.0.0.1", 22).reply(),
-        &w
-    ));
-    let ping = Flow::new(
-        ip("10.0.0.1"),
-        ip("10.0.0.2"),
-        Traffic::Icmp { kind: 8, code: 0 },
-    );
+    assert!(!allows_return(&tcp("203.0.113.9", "10.0.0.1", 22).reply(), &w));
+    let ping = Flow::new(ip("10.0.0.1"), ip("10.0.0.2"), Traffic::Icmp { kind: 8, code: 0 });
     let w2 = world(
         &[group("sg-2", "new", vec![])],
         vec![endpoint("i-1", &["10.0.0.1"], &["sg-2"])],
     );
-    assert!(
-        allows_return(&ping.reply(), &w2),
-        "echo reply to an allowed ping"
-    );
+    assert!(allows_return(&ping.reply(), &w2), "echo reply to an allowed ping");
 }
 
 #[test]
@@ -321,11 +278,7 @@ fn an_attached_group_missing_from_the_configuration_allows_nothing() {
 fn ends_limit_which_side_is_checked() {
     let mut quiet = group("sg-q", "quiet", vec![]);
     quiet.egress.clear();
-    let open = group(
-        "sg-o",
-        "open",
-        vec![rule("sgr-o", "tcp", 80, 80, "0.0.0.0/0")],
-    );
+    let open = group("sg-o", "open", vec![rule("sgr-o", "tcp", 80, 80, "0.0.0.0/0")]);
     let w = world(
         &[quiet, open],
         vec![
@@ -364,10 +317,7 @@ fn ingress_sources_lists_cidrs_and_members() {
     let nets = ingress_sources(&w, ip("127.77.0.1"), Traffic::Tcp(80)).unwrap();
     let nets: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
     assert_eq!(nets, ["127.50.0.0/16", "127.77.0.1/32"]);
-    assert_eq!(
-        ingress_sources(&w, ip("127.77.0.2"), Traffic::Tcp(80)),
-        Some(vec![])
-    );
+    assert_eq!(ingress_sources(&w, ip("127.77.0.2"), Traffic::Tcp(80)), Some(vec![]));
     assert_eq!(ingress_sources(&w, ip("127.0.0.1"), Traffic::Tcp(80)), None);
 }
 
@@ -394,9 +344,7 @@ fn explain_names_the_blocking_group_and_the_allowing_rule() {
     );
     let blocked = explain(&tcp("203.0.113.9", "10.0.2.10", 22), &w);
     assert!(
-        blocked.starts_with(
-            "blocked: no inbound rule of sg-private (private) allows tcp/22 from 203.0.113.9\n"
-        ),
+        blocked.starts_with("blocked: no inbound rule of sg-private (private) allows tcp/22 from 203.0.113.9\n"),
         "{blocked}"
     );
     assert!(
@@ -409,13 +357,13 @@ fn explain_names_the_blocking_group_and_the_allowing_rule() {
         "{allowed}"
     );
     assert!(
-        allowed.contains("rule sgr-from-bastion of sg-private (private) allows tcp/22 from members of sg-bastion (bastion)"),
+        allowed.contains(
+            "rule sgr-from-bastion of sg-private (private) allows tcp/22 from members of sg-bastion (bastion)"
+        ),
         "{allowed}"
     );
     assert!(
-        allowed.contains(
-            "rule sgr-out-sg-bastion of sg-bastion (bastion) allows all traffic to 0.0.0.0/0"
-        ),
+        allowed.contains("rule sgr-out-sg-bastion of sg-bastion (bastion) allows all traffic to 0.0.0.0/0"),
         "{allowed}"
     );
     assert!(allowed.contains("return traffic is allowed"), "{allowed}");

@@ -202,23 +202,22 @@ impl WorldBuilder {
     pub fn build(self) -> World {
         let mut world = World::default();
         let mut defined: Vec<Option<&SecurityGroup>> = Vec::new();
-        let intern =
-            |world: &mut World, defined: &mut Vec<Option<&SecurityGroup>>, id: &str| -> GroupIdx {
-                if let Some(&i) = world.by_id.get(id) {
-                    return i;
-                }
-                let i = GroupIdx::try_from(world.groups.len()).unwrap_or(GroupIdx::MAX);
-                world.by_id.insert(id.to_owned(), i);
-                world.groups.push(Group {
-                    id: id.to_owned(),
-                    name: None,
-                    ingress: Vec::new(),
-                    egress: Vec::new(),
-                    members: Vec::new(),
-                });
-                defined.push(None);
-                i
-            };
+        let intern = |world: &mut World, defined: &mut Vec<Option<&SecurityGroup>>, id: &str| -> GroupIdx {
+            if let Some(&i) = world.by_id.get(id) {
+                return i;
+            }
+            let i = GroupIdx::try_from(world.groups.len()).unwrap_or(GroupIdx::MAX);
+            world.by_id.insert(id.to_owned(), i);
+            world.groups.push(Group {
+                id: id.to_owned(),
+                name: None,
+                ingress: Vec::new(),
+                egress: Vec::new(),
+                members: Vec::new(),
+            });
+            defined.push(None);
+            i
+        };
         for g in &self.groups {
             let i = intern(&mut world, &mut defined, &g.id);
             defined[i as usize] = Some(g);

@@ -9,8 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use fulmar_model::ec2::RulePeer;
 use fulmar_model::{SecurityGroup, SecurityGroupRule};
 use fulmar_secgroup::{
-    allows_return, decide, ingress_sources, Direction, EndpointSpec, Ends, Flow, OtherProtocol,
-    Traffic, Verdict, World,
+    allows_return, decide, ingress_sources, Direction, EndpointSpec, Ends, Flow, OtherProtocol, Traffic, Verdict, World,
 };
 use ipnet::IpNet;
 use proptest::prelude::*;
@@ -23,16 +22,7 @@ fn address(i: u8) -> IpAddr {
     if i < 4 {
         IpAddr::V4(Ipv4Addr::new(10, 0, 0, i))
     } else {
-        IpAddr::V6(Ipv6Addr::new(
-            0x2001,
-            0xdb8,
-            0,
-            0,
-            0,
-            0,
-            0,
-            u16::from(i - 4),
-        ))
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(i - 4)))
     }
 }
 
@@ -62,15 +52,7 @@ fn any_peer() -> impl Strategy<Value = RulePeer> {
 const PROTOCOLS: [&str; 13] = [
     "-1", "all", "tcp", "udp", "icmp", "icmpv6", "6", "17", "1", "58", "47", "50", "gre",
 ];
-const PORTS: [Option<i32>; 7] = [
-    None,
-    Some(-1),
-    Some(0),
-    Some(1),
-    Some(2),
-    Some(3),
-    Some(65535),
-];
+const PORTS: [Option<i32>; 7] = [None, Some(-1), Some(0), Some(1), Some(2), Some(3), Some(65535)];
 
 /// A protocol (tcp and icmp more likely than the others) and a port pair, mostly `from <= to`.
 fn any_protocol_and_ports() -> impl Strategy<Value = (&'static str, Option<i32>, Option<i32>)> {
@@ -87,15 +69,13 @@ fn any_protocol_and_ports() -> impl Strategy<Value = (&'static str, Option<i32>,
 }
 
 fn any_rule() -> impl Strategy<Value = SecurityGroupRule> {
-    (any_protocol_and_ports(), any_peer()).prop_map(|((protocol, from_port, to_port), peer)| {
-        SecurityGroupRule {
-            id: String::new(),
-            ip_protocol: protocol.into(),
-            from_port,
-            to_port,
-            peer,
-            description: None,
-        }
+    (any_protocol_and_ports(), any_peer()).prop_map(|((protocol, from_port, to_port), peer)| SecurityGroupRule {
+        id: String::new(),
+        ip_protocol: protocol.into(),
+        from_port,
+        to_port,
+        peer,
+        description: None,
     })
 }
 
@@ -214,11 +194,7 @@ impl Reference<'_> {
             let open = |v: Option<i32>| v.is_none() || v == Some(-1);
             match traffic {
                 Traffic::Tcp(p) | Traffic::Udp(p) => {
-                    let wanted = if matches!(traffic, Traffic::Tcp(_)) {
-                        6
-                    } else {
-                        17
-                    };
+                    let wanted = if matches!(traffic, Traffic::Tcp(_)) { 6 } else { 17 };
                     let lo = if open(rule.from_port) {
                         0
                     } else {
@@ -232,11 +208,7 @@ impl Reference<'_> {
                     number == wanted && lo <= i32::from(p) && i32::from(p) <= hi
                 }
                 Traffic::Icmp { kind, code } | Traffic::Icmpv6 { kind, code } => {
-                    let wanted = if matches!(traffic, Traffic::Icmp { .. }) {
-                        1
-                    } else {
-                        58
-                    };
+                    let wanted = if matches!(traffic, Traffic::Icmp { .. }) { 1 } else { 58 };
                     let byte = |v: Option<i32>| !matches!(v, Some(v) if !(-1..=255).contains(&v));
                     number == wanted
                         && byte(rule.from_port)
@@ -257,13 +229,7 @@ impl Reference<'_> {
     }
 
     /// `None` when this end is not filtered, else the ids of every allowing rule.
-    fn side(
-        &self,
-        at: IpAddr,
-        peer: IpAddr,
-        traffic: Traffic,
-        egress: bool,
-    ) -> Option<BTreeSet<String>> {
+    fn side(&self, at: IpAddr, peer: IpAddr, traffic: Traffic, egress: bool) -> Option<BTreeSet<String>> {
         let e = self.endpoint(at).filter(|e| !e.group_ids.is_empty())?;
         let mut allowing = BTreeSet::new();
         for g in self.groups.iter().filter(|g| e.group_ids.contains(&g.id)) {
@@ -287,10 +253,7 @@ fn world(groups: &[SecurityGroup], endpoints: &[EndpointSpec]) -> World {
     b.build()
 }
 
-fn check_side(
-    verdict: Verdict<'_>,
-    expected: Option<BTreeSet<String>>,
-) -> Result<(), TestCaseError> {
+fn check_side(verdict: Verdict<'_>, expected: Option<BTreeSet<String>>) -> Result<(), TestCaseError> {
     match (verdict, expected) {
         (Verdict::Unfiltered, None) => {}
         (Verdict::Allowed { rule, .. }, Some(set)) => {

@@ -3,16 +3,23 @@
 use crate::{MemoryStore, Op, RedbStore, Store};
 
 fn put(k: &str, v: &str) -> Op {
-    Op::Put { key: k.into(), value: v.as_bytes().to_vec() }
+    Op::Put {
+        key: k.into(),
+        value: v.as_bytes().to_vec(),
+    }
 }
 
 fn battery(store: &dyn Store) {
     assert_eq!(store.revision().unwrap(), 0);
-    let r1 = store.commit(&[put("a/1", "x"), put("a/2", "y"), put("b/1", "z")]).unwrap();
+    let r1 = store
+        .commit(&[put("a/1", "x"), put("a/2", "y"), put("b/1", "z")])
+        .unwrap();
     assert_eq!(r1, 1);
     let a = store.scan("a/").unwrap();
     assert_eq!(a, vec![("a/1".into(), b"x".to_vec()), ("a/2".into(), b"y".to_vec())]);
-    let r2 = store.commit(&[Op::Delete { key: "a/1".into() }, put("a/2", "w")]).unwrap();
+    let r2 = store
+        .commit(&[Op::Delete { key: "a/1".into() }, put("a/2", "w")])
+        .unwrap();
     assert_eq!(r2, 2);
     assert_eq!(store.scan("a/").unwrap(), vec![("a/2".into(), b"w".to_vec())]);
     assert_eq!(store.scan("").unwrap().len(), 2);

@@ -45,7 +45,11 @@ pub async fn serve(listener: TcpListener, control: Arc<Control>, data_plane: Arc
                 let (control, data_plane) = (control.clone(), data_plane.clone());
                 async move {
                     if req.method() == http::Method::GET && req.uri().path() == "/metrics" {
-                        return Ok(reply(200, "text/plain; version=0.0.4; charset=utf-8", data_plane.metrics()));
+                        return Ok(reply(
+                            200,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                            data_plane.metrics(),
+                        ));
                     }
                     handle(req, control).await
                 }
@@ -91,7 +95,11 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
     // Unsigned or unrecognised calls get the Query protocol's answer (ELBv2's shape)
     // unless the scope names a service we know.
     let scope = sigv4::scope(&parts.headers, parts.uri.query());
-    let service = scope.as_ref().ok().and_then(|s| Service::from_signing_name(&s.service)).unwrap_or(Service::Elbv2);
+    let service = scope
+        .as_ref()
+        .ok()
+        .and_then(|s| Service::from_signing_name(&s.service))
+        .unwrap_or(Service::Elbv2);
     let secret_of = |key: &str| (key == ACCESS_KEY).then(|| SECRET_KEY.to_string());
     let verified = sigv4::verify(
         parts.method.as_str(),
@@ -130,17 +138,21 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         .await
     } else {
         // GET requests carry their parameters in the query string.
-        let params: Bytes =
-            if body.is_empty() { Bytes::from(parts.uri.query().unwrap_or("").to_string()) } else { body };
+        let params: Bytes = if body.is_empty() {
+            Bytes::from(parts.uri.query().unwrap_or("").to_string())
+        } else {
+            body
+        };
         tokio::task::spawn_blocking(move || control2.handle(service, &region, &params)).await
     };
     Ok(match answer {
         Ok(r) => {
             let mut resp = reply(r.status, "text/xml", r.body);
             for (name, value) in r.headers {
-                if let (Ok(n), Ok(v)) =
-                    (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
-                {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(&value),
+                ) {
                     resp.headers_mut().append(n, v);
                 }
             }
@@ -164,7 +176,10 @@ fn explain(query: &str, control: &Control) -> (u16, String) {
         }
     }
     let (Some(from), Some(to), Some(traffic)) = (from, to, traffic) else {
-        return (400, "usage: /_fulmar/explain?from=IP&to=IP&traffic=tcp/22 (tcp/N, udp/N, icmp/TYPE/CODE, all)\n".into());
+        return (
+            400,
+            "usage: /_fulmar/explain?from=IP&to=IP&traffic=tcp/22 (tcp/N, udp/N, icmp/TYPE/CODE, all)\n".into(),
+        );
     };
     let world = fulmar_secgroup::World::from_config(&control.config());
     let mut text = fulmar_secgroup::explain(&fulmar_secgroup::Flow::new(from, to, traffic), &world);

@@ -37,9 +37,10 @@ const REGION: &str = "us-east-1";
 const LISTENER_PORT: u16 = 8080;
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("fulmar-demo-{}", std::process::id()))
-    });
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("fulmar-demo-{}", std::process::id())));
     let serve_args = crate::serve::ServeArgs {
         data_dir: data_dir.clone(),
         api_addr: args.api_addr,
@@ -55,9 +56,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let a = backend("hello from A").await?;
         let b = backend("hello from B").await?;
         wait_ready(args.api_addr, &server).await?;
-        let api = Api {
-            addr: args.api_addr,
-        };
+        let api = Api { addr: args.api_addr };
         let address = build(&api, [a, b]).await?;
         // The data plane binds the listener right after the commit; wait for it.
         for _ in 0..100 {
@@ -106,10 +105,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn wait_ready(
-    api: SocketAddr,
-    server: &std::thread::JoinHandle<anyhow::Result<()>>,
-) -> anyhow::Result<()> {
+async fn wait_ready(api: SocketAddr, server: &std::thread::JoinHandle<anyhow::Result<()>>) -> anyhow::Result<()> {
     for _ in 0..200 {
         if server.is_finished() {
             bail!("fulmar serve stopped before it was ready");
@@ -129,9 +125,7 @@ async fn backend(greeting: &'static str) -> anyhow::Result<SocketAddr> {
     tokio::spawn(async move {
         while let Ok((stream, _)) = socket.accept().await {
             let service = hyper::service::service_fn(move |_req| async move {
-                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
-                    format!("{greeting}\n"),
-                ))))
+                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(format!("{greeting}\n")))))
             });
             tokio::spawn(
                 hyper::server::conn::http1::Builder::new()
@@ -144,15 +138,10 @@ async fn backend(greeting: &'static str) -> anyhow::Result<SocketAddr> {
 
 /// SC1 through the API; returns the load balancer's address.
 async fn build(api: &Api, backends: [SocketAddr; 2]) -> anyhow::Result<String> {
-    let ec2 = |action: &str, params: &[(&str, &str)]| {
-        api.call("ec2", "2016-11-15", action, owned(params))
-    };
+    let ec2 = |action: &str, params: &[(&str, &str)]| api.call("ec2", "2016-11-15", action, owned(params));
     let vpcs = ec2(
         "DescribeVpcs",
-        &[
-            ("Filter.1.Name", "is-default"),
-            ("Filter.1.Value.1", "true"),
-        ],
+        &[("Filter.1.Name", "is-default"), ("Filter.1.Value.1", "true")],
     )
     .await?;
     let vpc = tag(&vpcs, "vpcId").context("no default VPC")?;
@@ -203,11 +192,7 @@ async fn build(api: &Api, backends: [SocketAddr; 2]) -> anyhow::Result<String> {
     )
     .await?;
     let lb_arn = tag(&lb, "LoadBalancerArn").context("CreateLoadBalancer returned no ARN")?;
-    let described = elbv2(
-        "DescribeLoadBalancers",
-        vec![("LoadBalancerArns.member.1", &lb_arn)],
-    )
-    .await?;
+    let described = elbv2("DescribeLoadBalancers", vec![("LoadBalancerArns.member.1", &lb_arn)]).await?;
     let address = tag(&described, "IpAddress").context("the load balancer has no address")?;
     elbv2(
         "ModifyLoadBalancerAttributes",
@@ -262,10 +247,7 @@ async fn build(api: &Api, backends: [SocketAddr; 2]) -> anyhow::Result<String> {
 }
 
 fn owned(params: &[(&str, &str)]) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// The first `<name>value</name>` in an XML answer.
@@ -311,8 +293,7 @@ impl Api {
         params: Vec<(String, String)>,
     ) -> anyhow::Result<String> {
         let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("Action", action)
-            .append_pair("Version", version);
+        form.append_pair("Action", action).append_pair("Version", version);
         for (k, v) in params {
             form.append_pair(&k, &v);
         }
@@ -346,13 +327,11 @@ impl Api {
             .header("authorization", authorization)
             .body(Full::new(Bytes::from(body)))?;
         let stream = tokio::net::TcpStream::connect(self.addr).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(conn);
         let resp = sender.send_request(req).await?;
         let status = resp.status();
-        let text =
-            String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
+        let text = String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
         if !status.is_success() {
             bail!("{action} failed ({status}): {text}");
         }

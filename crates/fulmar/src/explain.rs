@@ -34,7 +34,11 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     let mut stream = TcpStream::connect_timeout(&args.api_addr, Duration::from_secs(5))
         .with_context(|| format!("connecting to fulmar serve at {}", args.api_addr))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(stream, "GET /_fulmar/explain?{query} HTTP/1.0\r\nHost: {}\r\n\r\n", args.api_addr)?;
+    write!(
+        stream,
+        "GET /_fulmar/explain?{query} HTTP/1.0\r\nHost: {}\r\n\r\n",
+        args.api_addr
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));

@@ -29,15 +29,28 @@ impl HealthView for AlbHealth {
 pub struct Route53Health(pub Arc<fulmar_r53health::HealthBoard>);
 
 fn observation(o: fulmar_r53health::Observation) -> Observation {
-    Observation { region: o.region, ip_address: o.ip_address, checked_at_ms: o.checked_at_ms, status: o.status }
+    Observation {
+        region: o.region,
+        ip_address: o.ip_address,
+        checked_at_ms: o.checked_at_ms,
+        status: o.status,
+    }
 }
 
 impl Route53HealthView for Route53Health {
     fn observations(&self, health_check_id: &str) -> Vec<Observation> {
-        self.0.observations(health_check_id).into_iter().map(observation).collect()
+        self.0
+            .observations(health_check_id)
+            .into_iter()
+            .map(observation)
+            .collect()
     }
     fn last_failures(&self, health_check_id: &str) -> Vec<Observation> {
-        self.0.last_failure(health_check_id).into_iter().map(observation).collect()
+        self.0
+            .last_failure(health_check_id)
+            .into_iter()
+            .map(observation)
+            .collect()
     }
 }
 
@@ -59,7 +72,11 @@ impl fulmar_dns::HealthOracle for DnsHealth {
     fn load_balancer(&self, dns_name: &str) -> bool {
         let config = self.config.borrow().clone();
         let wanted = dns_name.trim_end_matches('.').trim_start_matches("dualstack.");
-        let Some(lb) = config.load_balancers.values().find(|lb| lb.dns_name.eq_ignore_ascii_case(wanted)) else {
+        let Some(lb) = config
+            .load_balancers
+            .values()
+            .find(|lb| lb.dns_name.eq_ignore_ascii_case(wanted))
+        else {
             return false;
         };
         let groups: Vec<_> = config
@@ -69,7 +86,9 @@ impl fulmar_dns::HealthOracle for DnsHealth {
             .filter(|tg| config.load_balancers_of_target_group(&tg.arn).contains(&lb.arn))
             .collect();
         groups.iter().all(|tg| {
-            tg.targets.iter().any(|t| self.targets.target_health(&tg.arn, t).state == State::Healthy)
+            tg.targets
+                .iter()
+                .any(|t| self.targets.target_health(&tg.arn, t).state == State::Healthy)
         })
     }
 }
@@ -87,7 +106,10 @@ impl DnsAnswerer for DnsAnswers {
         resolver_ip: Option<IpAddr>,
         edns_client_subnet: Option<IpNet>,
     ) -> (String, Vec<String>) {
-        let answer = self.0.get().and_then(|dns| dns.test_answer(name, rtype, resolver_ip, edns_client_subnet));
+        let answer = self
+            .0
+            .get()
+            .and_then(|dns| dns.test_answer(name, rtype, resolver_ip, edns_client_subnet));
         match answer {
             Some(a) => (a.response_code, a.record_data),
             None => ("FORMERR".to_string(), Vec::new()),

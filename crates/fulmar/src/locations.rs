@@ -19,7 +19,9 @@ pub fn parse(text: &str) -> anyhow::Result<StaticLocator> {
         }
         let mut words = line.split_whitespace();
         let cidr = words.next().unwrap_or("");
-        let net: IpNet = cidr.parse().with_context(|| format!("line {}: {cidr:?} is not a CIDR block", n + 1))?;
+        let net: IpNet = cidr
+            .parse()
+            .with_context(|| format!("line {}: {cidr:?} is not a CIDR block", n + 1))?;
         let (mut continent, mut country, mut subdivision) = (None, None, None);
         for word in words {
             let Some((key, value)) = word.split_once('=') else {
@@ -31,12 +33,22 @@ pub fn parse(text: &str) -> anyhow::Result<StaticLocator> {
                 "continent" => continent = Some(value.to_ascii_uppercase()),
                 "country" => country = Some(value.to_ascii_uppercase()),
                 "subdivision" => subdivision = Some(value.to_ascii_uppercase()),
-                other => bail!("line {}: unknown key {other:?} (region, continent, country, subdivision, vpc)", n + 1),
+                other => bail!(
+                    "line {}: unknown key {other:?} (region, continent, country, subdivision, vpc)",
+                    n + 1
+                ),
             }
         }
         match (continent, country) {
             (Some(continent), Some(country)) => {
-                locator.locations.push((net, ClientLocation { continent, country, subdivision }));
+                locator.locations.push((
+                    net,
+                    ClientLocation {
+                        continent,
+                        country,
+                        subdivision,
+                    },
+                ));
             }
             (None, None) if subdivision.is_none() => {}
             _ => bail!("line {}: a location needs both continent= and country=", n + 1),

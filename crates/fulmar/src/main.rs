@@ -11,7 +11,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "fulmar", version, about = "The AWS edge (ELBv2 and EC2 networking) as one local program, driven by the real AWS API")]
+#[command(
+    name = "fulmar",
+    version,
+    about = "The AWS edge (ELBv2 and EC2 networking) as one local program, driven by the real AWS API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,9 +35,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FULMAR_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FULMAR_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

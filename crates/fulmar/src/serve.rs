@@ -64,7 +64,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     let store = RedbStore::open(&args.data_dir.join("fulmar.redb")).context("opening the store")?;
-    let settings = Settings { account_id: args.account_id.clone(), address_pool: args.lb_address_pool };
+    let settings = Settings {
+        account_id: args.account_id.clone(),
+        address_pool: args.lb_address_pool,
+    };
     let (control, config_rx) = Control::open(Arc::new(store), settings).context("loading the configuration")?;
     let control = Arc::new(control);
 
@@ -79,7 +82,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let prober = fulmar_r53health::HealthChecker::start(config_rx.clone(), fulmar_r53health::Options::default());
     control.set_route53_health_view(Arc::new(glue::Route53Health(prober.board())));
-    let oracle = glue::DnsHealth { checks: prober.board(), targets: data_plane.health(), config: config_rx.clone() };
+    let oracle = glue::DnsHealth {
+        checks: prober.board(),
+        targets: data_plane.health(),
+        config: config_rx.clone(),
+    };
     let mut dns_options = fulmar_dns::Options::default();
     if let Some(path) = &args.client_locations {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -100,9 +100,7 @@ impl Pool {
 async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailure> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Err(_) => return Err(UpstreamFailure::TimedOut),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-            return Err(UpstreamFailure::TimedOut)
-        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(UpstreamFailure::TimedOut),
         Ok(Err(e)) => return Err(UpstreamFailure::Failed(format!("connecting to {target}: {e}"))),
         Ok(Ok(stream)) => stream,
     };

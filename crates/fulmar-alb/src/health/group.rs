@@ -95,8 +95,7 @@ impl GroupHealth {
                 st.draining.push((gone.clone(), now + delay));
             }
         }
-        st.draining
-            .retain(|(t, until)| *until > now && !tg.targets.contains(t));
+        st.draining.retain(|(t, until)| *until > now && !tg.targets.contains(t));
         st.trackers.retain(|t, _| tg.targets.contains(t));
         if mode == Mode::Checking {
             for t in &tg.targets {
@@ -146,11 +145,7 @@ impl GroupHealth {
             };
         }
         let now = Instant::now();
-        if st
-            .draining
-            .iter()
-            .any(|(t, until)| t == target && *until > now)
-        {
+        if st.draining.iter().any(|(t, until)| t == target && *until > now) {
             return TargetHealth::draining();
         }
         TargetHealth::not_registered()

@@ -64,10 +64,7 @@ pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
 }
 
 /// Send one GET and return the response status.
-async fn get(
-    addr: SocketAddr,
-    path: &str,
-) -> Result<u16, Box<dyn std::error::Error + Send + Sync>> {
+async fn get(addr: SocketAddr, path: &str) -> Result<u16, Box<dyn std::error::Error + Send + Sync>> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(conn);

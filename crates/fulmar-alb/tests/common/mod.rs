@@ -22,8 +22,7 @@ use tokio::sync::watch;
 
 pub const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/1";
 pub const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/lb/1";
-pub const LISTENER: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/lb/1/1";
+pub const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/lb/1/1";
 pub const PORT: u16 = 8080;
 
 pub fn load_balancer(address: Ipv4Addr) -> LoadBalancer {
@@ -93,10 +92,7 @@ pub fn target_group(arn: &str, targets: &[SocketAddr]) -> TargetGroup {
             ("deregistration_delay.timeout_seconds".into(), "300".into()),
             ("stickiness.enabled".into(), "false".into()),
             ("stickiness.type".into(), "lb_cookie".into()),
-            (
-                "stickiness.lb_cookie.duration_seconds".into(),
-                "86400".into(),
-            ),
+            ("stickiness.lb_cookie.duration_seconds".into(), "86400".into()),
         ]),
         targets: targets.iter().map(target).collect(),
         tags: vec![],
@@ -157,8 +153,7 @@ pub fn rule(n: u32, conditions: Vec<Condition>, action: Action) -> Rule {
 /// One load balancer on `address` with one HTTP listener on [`PORT`], plus `groups`.
 pub fn config(address: Ipv4Addr, default_action: Action, groups: Vec<TargetGroup>) -> Config {
     let mut c = Config::default();
-    c.load_balancers
-        .insert(LB.into(), Arc::new(load_balancer(address)));
+    c.load_balancers.insert(LB.into(), Arc::new(load_balancer(address)));
     c.listeners
         .insert(LISTENER.into(), Arc::new(listener(PORT, default_action)));
     for g in groups {
@@ -196,9 +191,7 @@ impl Backend {
 }
 
 pub async fn backend(name: &str) -> Backend {
-    let socket = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind backend");
+    let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind backend");
     let b = Backend {
         addr: socket.local_addr().expect("local addr"),
         name: name.into(),
@@ -218,8 +211,7 @@ pub async fn backend(name: &str) -> Backend {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(answer(&shared, req).await) }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::spawn(conn);
         }
     });
@@ -244,16 +236,11 @@ async fn answer(b: &Backend, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/health" => {
             b.health_probes.fetch_add(1, Ordering::SeqCst);
-            let agent = req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok());
+            let agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok());
             *b.user_agent.lock().unwrap() = agent.unwrap_or("").to_owned();
             status = StatusCode::from_u16(b.health_status.load(Ordering::SeqCst)).unwrap();
         }
-        "/slow" => {
-            tokio::time::sleep(Duration::from_millis(b.delay_ms.load(Ordering::SeqCst))).await
-        }
+        "/slow" => tokio::time::sleep(Duration::from_millis(b.delay_ms.load(Ordering::SeqCst))).await,
         _ => {}
     }
     let mut body = format!("{}\n", b.name);
@@ -280,9 +267,7 @@ impl Answer {
     }
     /// A header the backend reported receiving.
     pub fn echoed(&self, name: &str) -> Option<&str> {
-        self.body
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        self.body.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")))
     }
 }
 
@@ -293,9 +278,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr)
-            .await
-            .expect("connect to the listener");
+        let stream = TcpStream::connect(addr).await.expect("connect to the listener");
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .expect("handshake");

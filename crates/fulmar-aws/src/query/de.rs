@@ -84,9 +84,7 @@ impl<'a> NodeDe<'a> {
         match err {
             DeError::MissingField(f) => DeError::MissingParam(join(&self.path, f)),
             DeError::Custom(msg) if self.node.children.is_empty() => self.constraint(&msg),
-            DeError::Custom(msg) => {
-                DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path))
-            }
+            DeError::Custom(msg) => DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path)),
             other => other,
         }
     }
@@ -168,19 +166,11 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -196,11 +186,7 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
         visitor.visit_seq(access).map_err(|e| self.place(e))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -214,24 +200,23 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let entries: Vec<(String, Option<&Node>, Option<&Node>, String)> =
-            match self.node.children.get("entry") {
-                Some(entry) => entry
-                    .numbered()
-                    .into_iter()
-                    .map(|(k, n)| {
-                        let at = format!("entry.{k}");
-                        let key = n.children.get("key");
-                        (String::new(), key, n.children.get("value"), at)
-                    })
-                    .collect(),
-                None => self
-                    .node
-                    .children
-                    .iter()
-                    .map(|(k, n)| (k.clone(), None, Some(n), k.clone()))
-                    .collect(),
-            };
+        let entries: Vec<(String, Option<&Node>, Option<&Node>, String)> = match self.node.children.get("entry") {
+            Some(entry) => entry
+                .numbered()
+                .into_iter()
+                .map(|(k, n)| {
+                    let at = format!("entry.{k}");
+                    let key = n.children.get("key");
+                    (String::new(), key, n.children.get("value"), at)
+                })
+                .collect(),
+            None => self
+                .node
+                .children
+                .iter()
+                .map(|(k, n)| (k.clone(), None, Some(n), k.clone()))
+                .collect(),
+        };
         let access = Fields {
             entries: entries.into_iter(),
             pending: None,
@@ -295,10 +280,7 @@ struct Items<'p, 'a, I> {
 impl<'de, 'p, 'a, I: Iterator<Item = (String, &'a Node)>> de::SeqAccess<'de> for Items<'p, 'a, I> {
     type Error = DeError;
 
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
             None => Ok(None),
             Some((key, node)) => {
@@ -327,10 +309,7 @@ struct Fields<'p, 'a, I> {
 impl<'de, 'p, 'a, I: Iterator<Item = Entry<'a>>> de::MapAccess<'de> for Fields<'p, 'a, I> {
     type Error = DeError;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         let Some((name, key_node, value_node, at)) = self.entries.next() else {
             return Ok(None);
         };
@@ -345,20 +324,14 @@ impl<'de, 'p, 'a, I: Iterator<Item = Entry<'a>>> de::MapAccess<'de> for Fields<'
                 return seed.deserialize(de).map(Some).map_err(|e| placed.place(e));
             }
             None if at.starts_with("entry.") => {
-                return Err(DeError::MissingParam(join(
-                    &self.parent.path,
-                    &format!("{at}.key"),
-                )));
+                return Err(DeError::MissingParam(join(&self.parent.path, &format!("{at}.key"))));
             }
             None => name,
         };
         seed.deserialize(key.into_deserializer()).map(Some)
     }
 
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, DeError> {
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let (value_node, at) = self
             .pending
             .take()

@@ -48,13 +48,8 @@ impl QueryRequest {
                 .and_then(|n| n.value)
                 .filter(|v| !v.is_empty())
         };
-        let action = take(&mut params, "Action").ok_or_else(|| {
-            AwsError::new(
-                "MissingAction",
-                400,
-                "The request must contain the parameter Action.",
-            )
-        })?;
+        let action = take(&mut params, "Action")
+            .ok_or_else(|| AwsError::new("MissingAction", 400, "The request must contain the parameter Action."))?;
         let version = take(&mut params, "Version");
         Ok(QueryRequest {
             action,
@@ -91,10 +86,7 @@ impl QueryRequest {
     /// worded as the flavour's service words it.
     pub fn unknown_action(&self, flavour: Flavour) -> AwsError {
         let message = match flavour {
-            Flavour::Ec2 => format!(
-                "The action {} is not valid for this web service.",
-                self.action
-            ),
+            Flavour::Ec2 => format!("The action {} is not valid for this web service.", self.action),
             Flavour::Query | Flavour::RestXml => format!(
                 "Could not find operation {} for version {}",
                 self.action,

@@ -74,10 +74,7 @@ fn nested_lists_of_structs() {
             "Actions.member.1.ForwardConfig.TargetGroups.member.2.TargetGroupArn",
             "tg-b",
         ),
-        (
-            "Actions.member.1.ForwardConfig.TargetGroups.member.2.Weight",
-            "20",
-        ),
+        ("Actions.member.1.ForwardConfig.TargetGroups.member.2.Weight", "20"),
         (
             "Actions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn",
             "tg-a",
@@ -94,11 +91,7 @@ fn nested_lists_of_structs() {
     assert_eq!(input.load_balancer_arn, "arn:lb");
     assert_eq!(input.port, Some(80));
     assert_eq!(input.actions.len(), 2);
-    let groups = &input.actions[0]
-        .forward_config
-        .as_ref()
-        .expect("given")
-        .target_groups;
+    let groups = &input.actions[0].forward_config.as_ref().expect("given").target_groups;
     assert_eq!(
         groups[0],
         TargetGroupTuple {
@@ -165,11 +158,7 @@ struct SetSubnets {
 
 #[test]
 fn empty_value_is_empty_list() {
-    let req = request(&[
-        ("Action", "SetSubnets"),
-        ("LoadBalancerArn", "a"),
-        ("Subnets", ""),
-    ]);
+    let req = request(&[("Action", "SetSubnets"), ("LoadBalancerArn", "a"), ("Subnets", "")]);
     let input: SetSubnets = req.decode().expect("valid input");
     assert_eq!(input.subnets, Some(vec![]));
     let req = request(&[("Action", "SetSubnets"), ("LoadBalancerArn", "a")]);
@@ -185,11 +174,8 @@ fn missing_action() {
 
 #[test]
 fn query_string_and_body_merge() {
-    let req = QueryRequest::from_parts(
-        Some("Action=DescribeVpcs&VpcId.1=q"),
-        b"VpcId.1=b&VpcId.2=c",
-    )
-    .expect("action in query");
+    let req = QueryRequest::from_parts(Some("Action=DescribeVpcs&VpcId.1=q"), b"VpcId.1=b&VpcId.2=c")
+        .expect("action in query");
     assert_eq!(req.action, "DescribeVpcs");
     let input: DescribeVpcs = req.decode().expect("valid");
     assert_eq!(input.vpc_ids, ["b", "c"]);
@@ -198,10 +184,7 @@ fn query_string_and_body_merge() {
 
 #[test]
 fn missing_required_field_names_the_parameter() {
-    let req = request(&[
-        ("Action", "CreateListener"),
-        ("Actions.member.1.Type", "forward"),
-    ]);
+    let req = request(&[("Action", "CreateListener"), ("Actions.member.1.Type", "forward")]);
     let err = req.decode::<CreateListener>().expect_err("no arn");
     assert_eq!(err.code, "ValidationError");
     assert!(err.message.contains("'LoadBalancerArn'"), "{}", err.message);
@@ -212,20 +195,12 @@ fn missing_required_field_names_the_parameter() {
         ("Actions.member.1.Order", "1"),
     ]);
     let err = req.decode::<CreateListener>().expect_err("no type");
-    assert!(
-        err.message.contains("'Actions.member.1.Type'"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("'Actions.member.1.Type'"), "{}", err.message);
 }
 
 #[test]
 fn scalar_errors_are_validation_errors() {
-    let req = request(&[
-        ("Action", "X"),
-        ("LoadBalancerArn", "a"),
-        ("Port", "eighty"),
-    ]);
+    let req = request(&[("Action", "X"), ("LoadBalancerArn", "a"), ("Port", "eighty")]);
     let err = req.decode::<CreateListener>().expect_err("bad port");
     assert_eq!(err.status, 400);
     assert_eq!(
@@ -243,8 +218,7 @@ fn scalar_errors_are_validation_errors() {
     ]);
     let err = req.decode::<CreateListener>().expect_err("bad enum");
     assert!(
-        err.message.contains("'Actions.member.1.Type'")
-            && err.message.contains("[forward, fixed-response]"),
+        err.message.contains("'Actions.member.1.Type'") && err.message.contains("[forward, fixed-response]"),
         "{}",
         err.message
     );
@@ -314,8 +288,5 @@ fn unknown_action_wording() {
     let e = req.unknown_action(Flavour::Query);
     assert_eq!(e.code, "InvalidAction");
     assert!(e.message.contains("Frobnicate"));
-    assert!(req
-        .unknown_action(Flavour::Ec2)
-        .message
-        .contains("not valid"));
+    assert!(req.unknown_action(Flavour::Ec2).message.contains("not valid"));
 }

@@ -49,12 +49,7 @@ impl Node {
     pub(crate) fn list_items(&self) -> Option<Vec<(String, &Node)>> {
         if let Some(member) = self.children.get("member") {
             let items = member.numbered();
-            return Some(
-                items
-                    .into_iter()
-                    .map(|(k, n)| (format!("member.{k}"), n))
-                    .collect(),
-            );
+            return Some(items.into_iter().map(|(k, n)| (format!("member.{k}"), n)).collect());
         }
         let items = self.numbered();
         if !items.is_empty() {
@@ -72,11 +67,7 @@ mod tests {
     #[test]
     fn numbered_children_sort_numerically() {
         let mut root = Node::default();
-        for (k, v) in [
-            ("L.member.10", "c"),
-            ("L.member.2", "b"),
-            ("L.member.1", "a"),
-        ] {
+        for (k, v) in [("L.member.10", "c"), ("L.member.2", "b"), ("L.member.1", "a")] {
             root.insert(k, v.into());
         }
         let list = root.get("L").and_then(Node::list_items).unwrap_or_default();

@@ -77,11 +77,7 @@ impl<'a> ElementDe<'a> {
     }
 
     fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, DeError> {
-        self.el
-            .text
-            .trim()
-            .parse()
-            .map_err(|_| self.constraint(what))
+        self.el.text.trim().parse().map_err(|_| self.constraint(what))
     }
 
     /// Gives an error raised below this element its place, if it has none yet.
@@ -89,9 +85,7 @@ impl<'a> ElementDe<'a> {
         match err {
             DeError::MissingField(f) => DeError::MissingMember(join(&self.path, &segment(f))),
             DeError::Custom(msg) if self.el.children.is_empty() => self.constraint(&msg),
-            DeError::Custom(msg) => {
-                DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path))
-            }
+            DeError::Custom(msg) => DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path)),
             other => other,
         }
     }
@@ -169,19 +163,11 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -241,10 +227,7 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
     ) -> Result<V::Value, DeError> {
         let text = self.el.text.trim();
         if !variants.contains(&text) {
-            let what = format!(
-                "Member must satisfy enum value set: [{}]",
-                variants.join(", ")
-            );
+            let what = format!("Member must satisfy enum value set: [{}]", variants.join(", "));
             return Err(self.constraint(&what));
         }
         visitor.visit_enum(text.into_deserializer())
@@ -268,19 +251,13 @@ struct Items<'p, 'a> {
 impl<'de> de::SeqAccess<'de> for Items<'_, '_> {
     type Error = DeError;
 
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         let Some(el) = self.parent.el.children.get(self.index) else {
             return Ok(None);
         };
         self.index += 1;
         let path = join(&self.parent.path, &format!("{}.member", self.index));
-        let de = ElementDe {
-            el,
-            path: path.clone(),
-        };
+        let de = ElementDe { el, path: path.clone() };
         seed.deserialize(de)
             .map(Some)
             .map_err(|e| ElementDe { el, path }.place(e))
@@ -304,10 +281,7 @@ struct Fields<'p, 'a> {
 impl<'de, 'a> de::MapAccess<'de> for Fields<'_, 'a> {
     type Error = DeError;
 
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         while let Some(el) = self.parent.el.children.get(self.index) {
             self.index += 1;
             let wanted = self.only.is_none_or(|f| f.contains(&el.name.as_str()));
@@ -322,16 +296,12 @@ impl<'de, 'a> de::MapAccess<'de> for Fields<'_, 'a> {
         Ok(None)
     }
 
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, DeError> {
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let el = self
             .value
             .take()
             .ok_or_else(|| DeError::Custom("value requested before its key".into()))?;
         let placed = |e| self.parent.child(&el.name, el).place(e);
-        seed.deserialize(self.parent.child(&el.name, el))
-            .map_err(placed)
+        seed.deserialize(self.parent.child(&el.name, el)).map_err(placed)
     }
 }

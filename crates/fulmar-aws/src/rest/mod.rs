@@ -146,11 +146,7 @@ impl RestRequest {
                 DeError::MissingMember(p) => missing(&p),
                 DeError::Invalid(m) | DeError::Custom(m) => m,
             };
-            AwsError::new(
-                "InvalidInput",
-                400,
-                format!("1 validation error detected: {message}"),
-            )
+            AwsError::new("InvalidInput", 400, format!("1 validation error detected: {message}"))
         })
     }
 

@@ -41,18 +41,10 @@ const ROUTES: &[Route] = &[
 
 #[test]
 fn routes_by_method_and_template() {
-    let r = RestRequest::parse(ROUTES, "GET", "/2013-04-01/hostedzone/Z1%2FA", None, b"")
-        .expect("routed");
+    let r = RestRequest::parse(ROUTES, "GET", "/2013-04-01/hostedzone/Z1%2FA", None, b"").expect("routed");
     assert_eq!(r.operation(), "GetHostedZone");
     assert_eq!(r.param("Id"), Some("Z1/A"));
-    let r = RestRequest::parse(
-        ROUTES,
-        "POST",
-        "/2013-04-01/hostedzone/Z1/rrset/",
-        None,
-        b"",
-    )
-    .expect("routed");
+    let r = RestRequest::parse(ROUTES, "POST", "/2013-04-01/hostedzone/Z1/rrset/", None, b"").expect("routed");
     assert_eq!(r.operation(), "ChangeResourceRecordSets");
     let r = RestRequest::parse(
         ROUTES,
@@ -73,10 +65,7 @@ fn routes_by_method_and_template() {
         ("GET", "/2013-04-02/hostedzone"),
     ] {
         let err = RestRequest::parse(ROUTES, method, path, None, b"").expect_err(path);
-        assert_eq!(
-            (err.code.as_str(), err.status),
-            ("UnknownOperationException", 404)
-        );
+        assert_eq!((err.code.as_str(), err.status), ("UnknownOperationException", 404));
     }
 }
 
@@ -166,9 +155,8 @@ fn decodes_a_change_batch_as_botocore_writes_it() {
 
 #[test]
 fn decode_errors_name_the_member() {
-    let missing = change_request(
-        "<R><ChangeBatch><Changes><Change><Action>CREATE</Action></Change></Changes></ChangeBatch></R>",
-    );
+    let missing =
+        change_request("<R><ChangeBatch><Changes><Change><Action>CREATE</Action></Change></Changes></ChangeBatch></R>");
     let err = missing.decode::<ChangeInput>().expect_err("missing");
     assert_eq!((err.code.as_str(), err.status), ("InvalidInput", 400));
     assert!(
@@ -197,14 +185,7 @@ fn decode_errors_name_the_member() {
         "{}",
         err.message
     );
-    let bad = RestRequest::parse(
-        ROUTES,
-        "POST",
-        "/2013-04-01/hostedzone",
-        None,
-        b"<a><b></a>",
-    )
-    .expect_err("malformed");
+    let bad = RestRequest::parse(ROUTES, "POST", "/2013-04-01/hostedzone", None, b"<a><b></a>").expect_err("malformed");
     assert_eq!(bad.code, "InvalidInput");
 }
 
@@ -248,30 +229,25 @@ fn responses_name_list_items_by_type() {
         next_marker: None,
     };
     let doc = response(Flavour::RestXml, "ListHostedZones", NS, "rid", &out);
-    assert!(doc.ends_with(
-        "<ListHostedZonesResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">\
+    assert!(
+        doc.ends_with(
+            "<ListHostedZonesResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">\
          <HostedZones><HostedZone><Id>/hostedzone/Z1</Id><Name>a&amp;b.com.</Name></HostedZone></HostedZones>\
          <DelegationSet><NameServers><NameServer>ns-1.awsdns-00.com</NameServer></NameServers></DelegationSet>\
          <IsTruncated>false</IsTruncated></ListHostedZonesResponse>"
-    ), "{doc}");
-    let unnamed = crate::xml::try_response(
-        Flavour::RestXml,
-        "X",
-        NS,
-        "rid",
-        &serde_json::json!({"Names": ["a"]}),
+        ),
+        "{doc}"
     );
-    assert_eq!(
-        unnamed
-            .expect_err("plain strings have no element name")
-            .status,
-        500
-    );
+    let unnamed = crate::xml::try_response(Flavour::RestXml, "X", NS, "rid", &serde_json::json!({"Names": ["a"]}));
+    assert_eq!(unnamed.expect_err("plain strings have no element name").status, 500);
     let err = AwsError::new("NoSuchHostedZone", 404, "No hosted zone found with ID: Z1");
     let doc = error_response(Flavour::RestXml, NS, "rid", &err);
-    assert!(doc.ends_with(
-        "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type>\
+    assert!(
+        doc.ends_with(
+            "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type>\
          <Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1</Message></Error>\
          <RequestId>rid</RequestId></ErrorResponse>"
-    ), "{doc}");
+        ),
+        "{doc}"
+    );
 }

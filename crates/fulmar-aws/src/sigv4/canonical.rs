@@ -4,11 +4,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but SigV4's unreserved characters (`A-Z a-z 0-9 - _ . ~`).
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 /// As [`QUERY`], keeping `/` as the path separator.
 const PATH: &AsciiSet = &QUERY.remove(b'/');
 
@@ -38,11 +34,10 @@ pub(crate) fn uri(raw_path: &str) -> String {
 /// (so `+` is a space, as botocore's HTTP layer sends it), re-encoded with
 /// SigV4's unreserved set, sorted by key and then value.
 pub(crate) fn query(raw_query: Option<&str>, skip: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> =
-        form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
-            .filter(|(k, _)| Some(k.as_ref()) != skip)
-            .map(|(k, v)| (encode(&k), encode(&v)))
-            .collect();
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.unwrap_or("").as_bytes())
+        .filter(|(k, _)| Some(k.as_ref()) != skip)
+        .map(|(k, v)| (encode(&k), encode(&v)))
+        .collect();
     pairs.sort();
     let parts: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     parts.join("&")
@@ -90,14 +85,8 @@ mod tests {
 
     #[test]
     fn query_canonicalization() {
-        assert_eq!(
-            query(Some("b=x+y&a=~%2B&A=1&a=0"), None),
-            "A=1&a=0&a=~%2B&b=x%20y"
-        );
-        assert_eq!(
-            query(Some("X-Amz-Signature=s&k"), Some("X-Amz-Signature")),
-            "k="
-        );
+        assert_eq!(query(Some("b=x+y&a=~%2B&A=1&a=0"), None), "A=1&a=0&a=~%2B&b=x%20y");
+        assert_eq!(query(Some("X-Amz-Signature=s&k"), Some("X-Amz-Signature")), "k=");
         assert_eq!(query(None, None), "");
     }
 

@@ -145,11 +145,8 @@ pub fn verify(
         Some((date, _)) => (date.clone(), Some("X-Amz-Signature")),
         None => (header_date(headers)?, None),
     };
-    let signed_at = time::parse_amz_date(&timestamp).ok_or_else(|| {
-        AuthError::Malformed(format!(
-            "Invalid date '{timestamp}': expected YYYYMMDD'T'HHMMSS'Z'."
-        ))
-    })?;
+    let signed_at = time::parse_amz_date(&timestamp)
+        .ok_or_else(|| AuthError::Malformed(format!("Invalid date '{timestamp}': expected YYYYMMDD'T'HHMMSS'Z'.")))?;
     let secret = secret_of(&claim.scope.access_key).ok_or(AuthError::UnknownKey)?;
     check_window(signed_at, claim.presigned.as_ref().map(|(_, e)| *e), now)?;
     if !timestamp.starts_with(&claim.scope.date) {
@@ -179,10 +176,7 @@ pub fn verify(
         canonical::headers(headers, &claim.signed_headers),
     );
     let scope = &claim.scope;
-    let credential_scope = format!(
-        "{}/{}/{}/aws4_request",
-        scope.date, scope.region, scope.service
-    );
+    let credential_scope = format!("{}/{}/{}/aws4_request", scope.date, scope.region, scope.service);
     let key = signing_key(&secret, scope);
     for payload_hash in payload_hashes {
         let canonical_request = format!("{prefix}{payload_hash}");
@@ -210,8 +204,7 @@ fn header_date(headers: &http::HeaderMap) -> Result<String, AuthError> {
     }
     let date = headers.get(http::header::DATE).ok_or_else(|| {
         AuthError::Malformed(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-                .into(),
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
         )
     })?;
     let parsed = date
@@ -222,11 +215,7 @@ fn header_date(headers: &http::HeaderMap) -> Result<String, AuthError> {
     Ok(time::format_amz_date(parsed))
 }
 
-fn check_window(
-    signed_at: SystemTime,
-    expires: Option<u64>,
-    now: SystemTime,
-) -> Result<(), AuthError> {
+fn check_window(signed_at: SystemTime, expires: Option<u64>, now: SystemTime) -> Result<(), AuthError> {
     let too_early = signed_at > now + SKEW;
     let too_late = match expires {
         Some(secs) => now > signed_at + Duration::from_secs(secs),

@@ -27,24 +27,14 @@ pub(crate) fn claim(headers: &http::HeaderMap, query: Option<&str>) -> Result<Cl
     let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     match param("X-Amz-Algorithm") {
         None => Err(AuthError::Missing),
-        Some(alg) if alg != ALGORITHM => Err(AuthError::Malformed(format!(
-            "Unsupported AWS 'algorithm': '{alg}'."
-        ))),
+        Some(alg) if alg != ALGORITHM => Err(AuthError::Malformed(format!("Unsupported AWS 'algorithm': '{alg}'."))),
         Some(_) => {
             let required = |name: &str| {
-                param(name).ok_or_else(|| {
-                    AuthError::Malformed(format!(
-                        "AWS query-string parameters must include '{name}'."
-                    ))
-                })
+                param(name)
+                    .ok_or_else(|| AuthError::Malformed(format!("AWS query-string parameters must include '{name}'.")))
             };
             let scope = credential(required("X-Amz-Credential")?)?;
             let signed_headers = signed_headers(required("X-Amz-SignedHeaders")?)?;
@@ -55,9 +45,7 @@ pub(crate) fn claim(headers: &http::HeaderMap, query: Option<&str>) -> Result<Cl
                 .ok()
                 .filter(|e| (1..=MAX_EXPIRES).contains(e))
                 .ok_or_else(|| {
-                    AuthError::Malformed(format!(
-                        "X-Amz-Expires must be an integer between 1 and {MAX_EXPIRES}."
-                    ))
+                    AuthError::Malformed(format!("X-Amz-Expires must be an integer between 1 and {MAX_EXPIRES}."))
                 })?;
             Ok(Claim {
                 scope,
@@ -74,9 +62,7 @@ fn from_header(auth: &str) -> Result<Claim, AuthError> {
         Some((ALGORITHM, rest)) => rest,
         _ => {
             let alg = auth.split(' ').next().unwrap_or_default();
-            return Err(AuthError::Malformed(format!(
-                "Unsupported AWS 'algorithm': '{alg}'."
-            )));
+            return Err(AuthError::Malformed(format!("Unsupported AWS 'algorithm': '{alg}'.")));
         }
     };
     let mut credential_part = None;
@@ -93,14 +79,10 @@ fn from_header(auth: &str) -> Result<Claim, AuthError> {
             _ => {}
         }
     }
-    let missing = |name: &str| {
-        AuthError::Malformed(format!("Authorization header requires '{name}' parameter."))
-    };
+    let missing = |name: &str| AuthError::Malformed(format!("Authorization header requires '{name}' parameter."));
     let scope = credential(credential_part.ok_or_else(|| missing("Credential"))?)?;
     let signed_headers = signed_headers(signed_part.ok_or_else(|| missing("SignedHeaders"))?)?;
-    let signature = signature_part
-        .ok_or_else(|| missing("Signature"))?
-        .to_owned();
+    let signature = signature_part.ok_or_else(|| missing("Signature"))?.to_owned();
     Ok(Claim {
         scope,
         signed_headers,

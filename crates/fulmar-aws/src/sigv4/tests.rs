@@ -50,8 +50,7 @@ fn check(h: &HeaderMap, now: u64) -> Result<Scope, AuthError> {
 
 #[test]
 fn suite_get_vanilla() {
-    let scope =
-        check(&vanilla(GET_VANILLA, "20150830T123600Z"), SUITE_NOW).expect("valid signature");
+    let scope = check(&vanilla(GET_VANILLA, "20150830T123600Z"), SUITE_NOW).expect("valid signature");
     assert_eq!(
         scope,
         Scope {
@@ -72,25 +71,9 @@ fn suite_post_form() {
         ("x-amz-date", "20150830T123600Z"),
         ("authorization", &auth),
     ]);
-    let ok = verify(
-        "POST",
-        "/",
-        None,
-        &h,
-        b"Param1=value1",
-        &secrets,
-        at(SUITE_NOW),
-    );
+    let ok = verify("POST", "/", None, &h, b"Param1=value1", &secrets, at(SUITE_NOW));
     assert!(ok.is_ok(), "{ok:?}");
-    let tampered = verify(
-        "POST",
-        "/",
-        None,
-        &h,
-        b"Param1=value2",
-        &secrets,
-        at(SUITE_NOW),
-    );
+    let tampered = verify("POST", "/", None, &h, b"Param1=value2", &secrets, at(SUITE_NOW));
     assert_eq!(tampered, Err(AuthError::BadSignature));
 }
 
@@ -152,14 +135,8 @@ fn malformed_authorization() {
         let h = headers(&[("host", "h"), ("x-amz-date", "20150830T123600Z"), ("authorization", auth)]);
         assert!(matches!(check(&h, SUITE_NOW), Err(AuthError::Malformed(_))), "{auth}");
     }
-    let h = headers(&[
-        ("host", "h"),
-        ("authorization", &authorization("host", "00")),
-    ]);
-    assert!(
-        matches!(check(&h, SUITE_NOW), Err(AuthError::Malformed(_))),
-        "no date"
-    );
+    let h = headers(&[("host", "h"), ("authorization", &authorization("host", "00"))]);
+    assert!(matches!(check(&h, SUITE_NOW), Err(AuthError::Malformed(_))), "no date");
 }
 
 #[test]
@@ -173,10 +150,7 @@ fn scope_reads_both_forms() {
         (s.access_key.as_str(), s.region.as_str(), s.service.as_str()),
         ("AK", "eu-west-1", "ec2")
     );
-    assert_eq!(
-        scope(&HeaderMap::new(), Some("Action=X")),
-        Err(AuthError::Missing)
-    );
+    assert_eq!(scope(&HeaderMap::new(), Some("Action=X")), Err(AuthError::Missing));
     let no_expiry = q.replace("X-Amz-Expires=60", "X-Amz-Expires=0");
     assert!(matches!(
         scope(&HeaderMap::new(), Some(&no_expiry)),
@@ -187,42 +161,17 @@ fn scope_reads_both_forms() {
 #[test]
 fn aws_error_mapping() {
     let cases = [
-        (
-            AuthError::Missing,
-            Flavour::Query,
-            "MissingAuthenticationToken",
-            403,
-        ),
-        (
-            AuthError::UnknownKey,
-            Flavour::Query,
-            "InvalidClientTokenId",
-            403,
-        ),
-        (
-            AuthError::BadSignature,
-            Flavour::Query,
-            "SignatureDoesNotMatch",
-            403,
-        ),
-        (
-            AuthError::Expired,
-            Flavour::Query,
-            "SignatureDoesNotMatch",
-            403,
-        ),
+        (AuthError::Missing, Flavour::Query, "MissingAuthenticationToken", 403),
+        (AuthError::UnknownKey, Flavour::Query, "InvalidClientTokenId", 403),
+        (AuthError::BadSignature, Flavour::Query, "SignatureDoesNotMatch", 403),
+        (AuthError::Expired, Flavour::Query, "SignatureDoesNotMatch", 403),
         (
             AuthError::Malformed("x".into()),
             Flavour::Query,
             "IncompleteSignature",
             400,
         ),
-        (
-            AuthError::Missing,
-            Flavour::Ec2,
-            "MissingAuthenticationToken",
-            401,
-        ),
+        (AuthError::Missing, Flavour::Ec2, "MissingAuthenticationToken", 401),
         (AuthError::UnknownKey, Flavour::Ec2, "AuthFailure", 401),
         (AuthError::BadSignature, Flavour::Ec2, "AuthFailure", 401),
         (AuthError::Expired, Flavour::Ec2, "RequestExpired", 400),

@@ -90,12 +90,7 @@ pub fn try_response<T: serde::Serialize>(
 }
 
 /// The error document for `err`; send it with status `err.status`.
-pub fn error_response(
-    flavour: Flavour,
-    namespace: &str,
-    request_id: &str,
-    err: &AwsError,
-) -> String {
+pub fn error_response(flavour: Flavour, namespace: &str, request_id: &str, err: &AwsError) -> String {
     let mut out = String::with_capacity(256 + err.message.len());
     out.push_str(PROLOGUE);
     out.push('\n');
@@ -111,11 +106,7 @@ pub fn error_response(
             out.push_str("<ErrorResponse xmlns=\"");
             escape_into(&mut out, namespace);
             out.push_str("\"><Error><Type>");
-            out.push_str(if err.sender_fault {
-                "Sender"
-            } else {
-                "Receiver"
-            });
+            out.push_str(if err.sender_fault { "Sender" } else { "Receiver" });
             out.push_str("</Type>");
             code_and_message(&mut out);
             out.push_str("</Error><RequestId>");

@@ -131,11 +131,7 @@ pub(crate) struct Container<'o> {
 }
 
 impl<'o> Container<'o> {
-    fn element<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn element<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Result<(), SerError> {
         self.empty = false;
         value.serialize(self.inner.child(name))
     }
@@ -231,19 +227,10 @@ impl<'o> ser::Serializer for ElementSer<'o> {
     fn serialize_unit_struct(self, name: &'static str) -> Result<(), SerError> {
         self.named_by(name).serialize_unit()
     }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), SerError> {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), SerError> {
         self.text(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<(), SerError> {
         value.serialize(self.named_by(name))
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -263,11 +250,7 @@ impl<'o> ser::Serializer for ElementSer<'o> {
     fn serialize_tuple(self, len: usize) -> Result<Container<'o>, SerError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        len: usize,
-    ) -> Result<Container<'o>, SerError> {
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Container<'o>, SerError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -362,11 +345,7 @@ impl ser::SerializeMap for Container<'_> {
 impl ser::SerializeStruct for Container<'_> {
     type Ok = ();
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
         self.element(key, value)
     }
     fn end(self) -> Result<(), SerError> {
@@ -377,11 +356,7 @@ impl ser::SerializeStruct for Container<'_> {
 impl ser::SerializeStructVariant for Container<'_> {
     type Ok = ();
     type Error = SerError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), SerError> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
         self.element(key, value)
     }
     fn end(self) -> Result<(), SerError> {

@@ -38,9 +38,7 @@ struct DescribeResult {
 }
 
 fn body(doc: &str) -> &str {
-    doc.strip_prefix(PROLOGUE)
-        .map(str::trim_start)
-        .unwrap_or(doc)
+    doc.strip_prefix(PROLOGUE).map(str::trim_start).unwrap_or(doc)
 }
 
 #[test]
@@ -60,13 +58,7 @@ fn query_flavour_document() {
         }],
         next_marker: None,
     };
-    let doc = response(
-        Flavour::Query,
-        "DescribeLoadBalancers",
-        NS,
-        "rid-1",
-        &result,
-    );
+    let doc = response(Flavour::Query, "DescribeLoadBalancers", NS, "rid-1", &result);
     assert_eq!(
         body(&doc),
         format!(
@@ -177,11 +169,7 @@ fn error_documents() {
     );
     let doc = error_response(Flavour::Query, NS, "rid", &AwsError::internal("x"));
     assert!(doc.contains("<Type>Receiver</Type>"));
-    let err = AwsError::new(
-        "InvalidVpcID.NotFound",
-        400,
-        "The vpc ID 'vpc-1' does not exist",
-    );
+    let err = AwsError::new("InvalidVpcID.NotFound", 400, "The vpc ID 'vpc-1' does not exist");
     assert_eq!(
         body(&error_response(Flavour::Ec2, "ignored", "rid", &err)),
         "<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code>\

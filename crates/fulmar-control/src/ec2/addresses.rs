@@ -13,7 +13,9 @@ use fulmar_model::ec2::AddressAssociation;
 use fulmar_model::{Address, InstanceState, Kind};
 
 use super::filters::{self, FilterIn};
-use super::{check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK};
+use super::{
+    check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK,
+};
 use crate::{ids, Txn};
 
 /// The fake public space: TEST-NET-1, -2 and -3 (RFC 5737).
@@ -31,10 +33,18 @@ pub fn allocate_public_ip(txn: &Txn, avoid: Option<Ipv4Addr>) -> Result<Ipv4Addr
         .chain(txn.config.nat_gateways.values().filter_map(|n| n.public_ip))
         .chain(avoid)
         .collect();
-    let free: Vec<Ipv4Addr> =
-        PUBLIC_POOL.iter().filter_map(|c| c.parse::<Ipv4Net>().ok()).flat_map(|n| n.hosts()).filter(|ip| !used.contains(ip)).collect();
+    let free: Vec<Ipv4Addr> = PUBLIC_POOL
+        .iter()
+        .filter_map(|c| c.parse::<Ipv4Net>().ok())
+        .flat_map(|n| n.hosts())
+        .filter(|ip| !used.contains(ip))
+        .collect();
     if free.is_empty() {
-        return Err(AwsError::new("AddressLimitExceeded", 400, "The maximum number of addresses has been reached."));
+        return Err(AwsError::new(
+            "AddressLimitExceeded",
+            400,
+            "The maximum number of addresses has been reached.",
+        ));
     }
     Ok(free[rand::random::<usize>() % free.len()])
 }
@@ -54,11 +64,22 @@ fn put(txn: &mut Txn, a: Address) {
 }
 
 /// Record an association (NAT gateways use this too); returns its id.
-pub fn bind(txn: &mut Txn, allocation_id: &str, instance_id: Option<String>, eni_id: &str, private_ip: Ipv4Addr) -> String {
+pub fn bind(
+    txn: &mut Txn,
+    allocation_id: &str,
+    instance_id: Option<String>,
+    eni_id: &str,
+    private_ip: Ipv4Addr,
+) -> String {
     let id = ids::ec2("eipassoc");
     if let Some(a) = txn.config.addresses.get(allocation_id).cloned() {
         let mut a = (*a).clone();
-        a.association = Some(AddressAssociation { id: id.clone(), instance_id, network_interface_id: eni_id.to_string(), private_ip });
+        a.association = Some(AddressAssociation {
+            id: id.clone(),
+            instance_id,
+            network_interface_id: eni_id.to_string(),
+            private_ip,
+        });
         put(txn, a);
     }
     id
@@ -75,7 +96,11 @@ pub fn unbind(txn: &mut Txn, allocation_id: &str) {
 
 /// The Elastic IP associated with an interface, if any.
 pub fn of_interface(txn: &Txn, eni_id: &str) -> Option<Arc<Address>> {
-    txn.config.addresses.values().find(|a| a.association.as_ref().is_some_and(|x| x.network_interface_id == eni_id)).cloned()
+    txn.config
+        .addresses
+        .values()
+        .find(|a| a.association.as_ref().is_some_and(|x| x.network_interface_id == eni_id))
+        .cloned()
 }
 
 #[derive(Deserialize)]
@@ -106,7 +131,11 @@ pub fn allocate(txn: &mut Txn, input: AllocateInput) -> Result<AllocateOut, AwsE
         return Err(invalid(format!("Value ({d}) for parameter domain is invalid.")));
     }
     if input.address.is_some() {
-        return Err(AwsError::new("InvalidParameterValue", 400, "Recovering an Elastic IP address by its address is not supported."));
+        return Err(AwsError::new(
+            "InvalidParameterValue",
+            400,
+            "Recovering an Elastic IP address by its address is not supported.",
+        ));
     }
     let a = Address {
         allocation_id: ids::ec2("eipalloc"),
@@ -169,13 +198,22 @@ struct AddressOut {
 }
 
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsError> {
-    let mine: Vec<&Arc<Address>> = txn.config.addresses.values().filter(|a| a.region == txn.region).collect();
+    let mine: Vec<&Arc<Address>> = txn
+        .config
+        .addresses
+        .values()
+        .filter(|a| a.region == txn.region)
+        .collect();
     for id in &input.allocation_ids {
         address(txn, id)?;
     }
     for ip in &input.public_ips {
         if !mine.iter().any(|a| a.public_ip.to_string() == *ip) {
-            return Err(AwsError::new("InvalidAddress.NotFound", 400, format!("Address '{ip}' not found.")));
+            return Err(AwsError::new(
+                "InvalidAddress.NotFound",
+                400,
+                format!("Address '{ip}' not found."),
+            ));
         }
     }
     let addresses = mine
@@ -263,7 +301,10 @@ pub fn associate(txn: &mut Txn, input: AssociateInput) -> Result<AssociateOut, A
                     ))
                 }
             }
-            (Some(i.clone()), super::interfaces::interface(txn, &inst.network_interface_id)?)
+            (
+                Some(i.clone()),
+                super::interfaces::interface(txn, &inst.network_interface_id)?,
+            )
         }
         (None, Some(e)) => {
             let eni = super::interfaces::interface(txn, e)?;
@@ -271,8 +312,17 @@ pub fn associate(txn: &mut Txn, input: AssociateInput) -> Result<AssociateOut, A
         }
         (None, None) => return Err(missing("instanceId")),
     };
-    if !txn.config.internet_gateways.values().any(|g| g.vpc_id.as_deref() == Some(eni.vpc_id.as_str())) {
-        return Err(AwsError::new("Gateway.NotAttached", 400, format!("Network {} is not attached to any internet gateway", eni.vpc_id)));
+    if !txn
+        .config
+        .internet_gateways
+        .values()
+        .any(|g| g.vpc_id.as_deref() == Some(eni.vpc_id.as_str()))
+    {
+        return Err(AwsError::new(
+            "Gateway.NotAttached",
+            400,
+            format!("Network {} is not attached to any internet gateway", eni.vpc_id),
+        ));
     }
     let private_ip = match &input.private_ip_address {
         Some(p) if *p != eni.private_ip.to_string() => {
@@ -288,7 +338,10 @@ pub fn associate(txn: &mut Txn, input: AssociateInput) -> Result<AssociateOut, A
             return Err(AwsError::new(
                 "Resource.AlreadyAssociated",
                 400,
-                format!("resource {} is already associated with associate-id {}", addr.allocation_id, existing.id),
+                format!(
+                    "resource {} is already associated with associate-id {}",
+                    addr.allocation_id, existing.id
+                ),
             ));
         }
         super::interfaces::set_public_ip(txn, &existing.network_interface_id.clone(), None, true)?;
@@ -299,7 +352,10 @@ pub fn associate(txn: &mut Txn, input: AssociateInput) -> Result<AssociateOut, A
     }
     let id = bind(txn, &addr.allocation_id, instance_id, &eni.id, private_ip);
     super::interfaces::set_public_ip(txn, &eni.id, Some(addr.public_ip), false)?;
-    Ok(AssociateOut { ok: true, association_id: id })
+    Ok(AssociateOut {
+        ok: true,
+        association_id: id,
+    })
 }
 
 #[derive(Deserialize)]
@@ -322,15 +378,21 @@ pub fn disassociate(txn: &mut Txn, input: DisassociateInput) -> Result<ReturnOut
         (None, None) => return Err(missing("associationId")),
     };
     let Some(assoc) = addr.association.clone() else {
-        return Err(not_found("InvalidAssociationID", "association ID", input.public_ip.as_deref().unwrap_or("")));
+        return Err(not_found(
+            "InvalidAssociationID",
+            "association ID",
+            input.public_ip.as_deref().unwrap_or(""),
+        ));
     };
-    if txn
-        .config
-        .nat_gateways
-        .values()
-        .any(|n| n.allocation_id.as_deref() == Some(addr.allocation_id.as_str()) && n.network_interface_id == assoc.network_interface_id)
-    {
-        return Err(AwsError::new("AuthFailure", 400, "You do not have permission to access the specified resource."));
+    if txn.config.nat_gateways.values().any(|n| {
+        n.allocation_id.as_deref() == Some(addr.allocation_id.as_str())
+            && n.network_interface_id == assoc.network_interface_id
+    }) {
+        return Err(AwsError::new(
+            "AuthFailure",
+            400,
+            "You do not have permission to access the specified resource.",
+        ));
     }
     unbind(txn, &addr.allocation_id);
     // Back to an ephemeral address when the interface had one from its launch.
@@ -355,7 +417,10 @@ pub fn release(txn: &mut Txn, input: ReleaseInput) -> Result<ReturnOut, AwsError
         return Err(AwsError::new(
             "InvalidIPAddress.InUse",
             400,
-            format!("The address with allocation id [{}] is associated and cannot be released", addr.allocation_id),
+            format!(
+                "The address with allocation id [{}] is associated and cannot be released",
+                addr.allocation_id
+            ),
         ));
     }
     txn.config.addresses.remove(&addr.allocation_id);

@@ -11,7 +11,9 @@ use fulmar_model::{InternetGateway, Kind, NatGateway, Tag};
 
 use super::filters::{self, FilterIn};
 use super::paging::page;
-use super::{check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK};
+use super::{
+    check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK,
+};
 use crate::{ids, Txn};
 
 fn igw_not_found(id: &str) -> AwsError {
@@ -19,12 +21,23 @@ fn igw_not_found(id: &str) -> AwsError {
 }
 
 fn igw(txn: &Txn, id: &str) -> Result<Arc<InternetGateway>, AwsError> {
-    txn.config.internet_gateways.get(id).filter(|g| g.region == txn.region).cloned().ok_or_else(|| igw_not_found(id))
+    txn.config
+        .internet_gateways
+        .get(id)
+        .filter(|g| g.region == txn.region)
+        .cloned()
+        .ok_or_else(|| igw_not_found(id))
 }
 
 /// Create an internet gateway, attached to `vpc_id` when given; returns its id.
 pub fn new_igw(txn: &mut Txn, vpc_id: Option<String>, tags: Vec<Tag>) -> String {
-    let g = InternetGateway { id: ids::ec2("igw"), region: txn.region.clone(), owner_id: txn.account().to_string(), vpc_id, tags };
+    let g = InternetGateway {
+        id: ids::ec2("igw"),
+        region: txn.region.clone(),
+        owner_id: txn.account().to_string(),
+        vpc_id,
+        tags,
+    };
     let id = g.id.clone();
     txn.touch(Kind::InternetGateway, &id);
     txn.config.internet_gateways.insert(id.clone(), Arc::new(g));
@@ -54,7 +67,14 @@ fn render_igw(g: &InternetGateway) -> IgwOut {
     IgwOut {
         id: g.id.clone(),
         owner_id: g.owner_id.clone(),
-        attachments: g.vpc_id.iter().map(|v| IgwAttachmentOut { vpc_id: v.clone(), state: "available" }).collect(),
+        attachments: g
+            .vpc_id
+            .iter()
+            .map(|v| IgwAttachmentOut {
+                vpc_id: v.clone(),
+                state: "available",
+            })
+            .collect(),
         tags: tag_set(&g.tags),
     }
 }
@@ -74,7 +94,9 @@ pub struct CreateIgwOut {
 pub fn create_igw(txn: &mut Txn, input: CreateIgwInput) -> Result<CreateIgwOut, AwsError> {
     check_tag_specs(&input.tag_specifications, &["internet-gateway"])?;
     let id = new_igw(txn, None, tags_for(&input.tag_specifications, "internet-gateway"));
-    Ok(CreateIgwOut { gateway: render_igw(&txn.config.internet_gateways[&id]) })
+    Ok(CreateIgwOut {
+        gateway: render_igw(&txn.config.internet_gateways[&id]),
+    })
 }
 
 #[derive(Deserialize)]
@@ -157,8 +179,16 @@ pub fn attach_igw(txn: &mut Txn, input: AttachIgwInput) -> Result<ReturnOut, Aws
             format!("resource {} is already attached to network {attached}", g.id),
         ));
     }
-    if txn.config.internet_gateways.values().any(|o| o.vpc_id.as_deref() == Some(vpc.id.as_str())) {
-        return Err(invalid(format!("Network {} already has an internet gateway attached", vpc.id)));
+    if txn
+        .config
+        .internet_gateways
+        .values()
+        .any(|o| o.vpc_id.as_deref() == Some(vpc.id.as_str()))
+    {
+        return Err(invalid(format!(
+            "Network {} already has an internet gateway attached",
+            vpc.id
+        )));
     }
     let mut g = (*g).clone();
     g.vpc_id = Some(vpc.id.clone());
@@ -171,9 +201,17 @@ pub fn detach_igw(txn: &mut Txn, input: AttachIgwInput) -> Result<ReturnOut, Aws
     let g = igw(txn, &input.internet_gateway_id)?;
     super::vpcs::vpc(txn, &input.vpc_id)?;
     if g.vpc_id.as_deref() != Some(input.vpc_id.as_str()) {
-        return Err(AwsError::new("Gateway.NotAttached", 400, format!("resource {} is not attached to network {}", g.id, input.vpc_id)));
+        return Err(AwsError::new(
+            "Gateway.NotAttached",
+            400,
+            format!("resource {} is not attached to network {}", g.id, input.vpc_id),
+        ));
     }
-    let mapped = txn.config.network_interfaces.values().any(|n| n.vpc_id == input.vpc_id && n.public_ip.is_some());
+    let mapped = txn
+        .config
+        .network_interfaces
+        .values()
+        .any(|n| n.vpc_id == input.vpc_id && n.public_ip.is_some());
     if mapped {
         return Err(AwsError::new(
             "DependencyViolation",
@@ -300,15 +338,28 @@ pub fn create_nat(txn: &mut Txn, input: CreateNatInput) -> Result<CreateNatOut, 
             (Some(alloc), Some(addr.public_ip))
         }
         "private" => (None, None),
-        other => return Err(invalid(format!("Value ({other}) for parameter connectivityType is invalid."))),
+        other => {
+            return Err(invalid(format!(
+                "Value ({other}) for parameter connectivityType is invalid."
+            )))
+        }
     };
     let private_ip = match input.private_ip_address {
-        Some(ip) => Some(ip.parse().map_err(|_| invalid(format!("Value ({ip}) for parameter privateIpAddress is invalid.")))?),
+        Some(ip) => Some(
+            ip.parse()
+                .map_err(|_| invalid(format!("Value ({ip}) for parameter privateIpAddress is invalid.")))?,
+        ),
         None => None,
     };
     let nat_id = ids::ec2("nat");
-    let eni =
-        super::interfaces::create(txn, &subnet, private_ip, Vec::new(), format!("Interface for NAT Gateway {nat_id}"), "nat_gateway")?;
+    let eni = super::interfaces::create(
+        txn,
+        &subnet,
+        private_ip,
+        Vec::new(),
+        format!("Interface for NAT Gateway {nat_id}"),
+        "nat_gateway",
+    )?;
     let now_ms = now();
     let nat = NatGateway {
         id: nat_id,
@@ -332,7 +383,10 @@ pub fn create_nat(txn: &mut Txn, input: CreateNatInput) -> Result<CreateNatOut, 
     let out = render_nat(&nat, now_ms);
     txn.touch(Kind::NatGateway, &nat.id);
     txn.config.nat_gateways.insert(nat.id.clone(), Arc::new(nat));
-    Ok(CreateNatOut { client_token: input.client_token, gateway: out })
+    Ok(CreateNatOut {
+        client_token: input.client_token,
+        gateway: out,
+    })
 }
 
 #[derive(Deserialize)]

@@ -4,9 +4,7 @@
 
 use serde::Serialize;
 
-use fulmar_model::insights::{
-    ComponentRef, Explanation, PacketHeader, PathFilter, PathHop, PortSpan,
-};
+use fulmar_model::insights::{ComponentRef, Explanation, PacketHeader, PathFilter, PathHop, PortSpan};
 use fulmar_model::{NetworkInsightsAnalysis, NetworkInsightsPath};
 
 use super::{tag_set, TagOut};
@@ -19,13 +17,7 @@ pub struct PortRangeOut {
 }
 
 fn ranges(spans: &[PortSpan]) -> Vec<PortRangeOut> {
-    spans
-        .iter()
-        .map(|s| PortRangeOut {
-            from: s.from,
-            to: s.to,
-        })
-        .collect()
+    spans.iter().map(|s| PortRangeOut { from: s.from, to: s.to }).collect()
 }
 
 #[derive(Serialize)]
@@ -44,21 +36,13 @@ pub struct PathFilterOut {
     source_ports: Option<FilterPortRangeOut>,
     #[serde(rename = "destinationAddress", skip_serializing_if = "Option::is_none")]
     destination_address: Option<String>,
-    #[serde(
-        rename = "destinationPortRange",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "destinationPortRange", skip_serializing_if = "Option::is_none")]
     destination_ports: Option<FilterPortRangeOut>,
 }
 
 fn filter_out(f: &Option<PathFilter>) -> Option<PathFilterOut> {
     let f = f.as_ref()?;
-    let r = |s: Option<PortSpan>| {
-        s.map(|s| FilterPortRangeOut {
-            from: s.from,
-            to: s.to,
-        })
-    };
+    let r = |s: Option<PortSpan>| s.map(|s| FilterPortRangeOut { from: s.from, to: s.to });
     Some(PathFilterOut {
         source_address: f.source_address.map(|a| a.to_string()),
         source_ports: r(f.source_ports),
@@ -91,10 +75,7 @@ pub struct PathOut {
     destination_port: Option<u16>,
     #[serde(rename = "filterAtSource", skip_serializing_if = "Option::is_none")]
     filter_at_source: Option<PathFilterOut>,
-    #[serde(
-        rename = "filterAtDestination",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "filterAtDestination", skip_serializing_if = "Option::is_none")]
     filter_at_destination: Option<PathFilterOut>,
     #[serde(rename = "tagSet")]
     tags: Vec<TagOut>,
@@ -103,10 +84,7 @@ pub struct PathOut {
 pub fn path_out(p: &NetworkInsightsPath) -> PathOut {
     PathOut {
         id: p.id.clone(),
-        arn: format!(
-            "arn:aws:ec2:{}:{}:network-insights-path/{}",
-            p.region, p.owner_id, p.id
-        ),
+        arn: format!("arn:aws:ec2:{}:{}:network-insights-path/{}", p.region, p.owner_id, p.id),
         created: ids::iso8601(p.created_ms),
         source: p.source.clone(),
         destination: p.destination.clone(),
@@ -224,20 +202,14 @@ fn hop(h: &PathHop) -> HopOut {
         attached_to: opt(&h.attached_to),
         vpc: opt(&h.vpc),
         subnet: opt(&h.subnet),
-        security_group_rule: h
-            .security_group_rule
-            .as_ref()
-            .map(|r| SecurityGroupRuleOut {
-                cidr: r.cidr.clone(),
-                direction: r.direction.clone(),
-                security_group_id: r.security_group_id.clone(),
-                port_range: r.ports.map(|s| PortRangeOut {
-                    from: s.from,
-                    to: s.to,
-                }),
-                prefix_list_id: r.prefix_list_id.clone(),
-                protocol: r.protocol.clone(),
-            }),
+        security_group_rule: h.security_group_rule.as_ref().map(|r| SecurityGroupRuleOut {
+            cidr: r.cidr.clone(),
+            direction: r.direction.clone(),
+            security_group_id: r.security_group_id.clone(),
+            port_range: r.ports.map(|s| PortRangeOut { from: s.from, to: s.to }),
+            prefix_list_id: r.prefix_list_id.clone(),
+            protocol: r.protocol.clone(),
+        }),
         route: h.route.as_ref().map(|r| RouteOut {
             destination_cidr: r.destination_cidr.clone(),
             gateway_id: r.gateway_id.clone(),
@@ -323,15 +295,9 @@ pub struct AnalysisOut {
     status_message: Option<String>,
     #[serde(rename = "networkPathFound", skip_serializing_if = "Option::is_none")]
     path_found: Option<bool>,
-    #[serde(
-        rename = "forwardPathComponentSet",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "forwardPathComponentSet", skip_serializing_if = "Vec::is_empty")]
     forward: Vec<HopOut>,
-    #[serde(
-        rename = "returnPathComponentSet",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "returnPathComponentSet", skip_serializing_if = "Vec::is_empty")]
     return_path: Vec<HopOut>,
     #[serde(rename = "explanationSet", skip_serializing_if = "Vec::is_empty")]
     explanations: Vec<ExplanationOut>,

@@ -171,10 +171,7 @@ pub struct CreatePathOut {
 
 pub fn create_path(txn: &mut Txn, input: CreatePathInput) -> Result<CreatePathOut, AwsError> {
     let source = input.source.ok_or_else(|| missing("Source"))?;
-    let protocol = input
-        .protocol
-        .ok_or_else(|| missing("Protocol"))?
-        .to_ascii_lowercase();
+    let protocol = input.protocol.ok_or_else(|| missing("Protocol"))?.to_ascii_lowercase();
     if protocol != "tcp" && protocol != "udp" {
         return Err(invalid(format!(
             "Value ({protocol}) for parameter protocol is invalid. Valid values: tcp, udp."
@@ -191,16 +188,10 @@ pub fn create_path(txn: &mut Txn, input: CreatePathInput) -> Result<CreatePathOu
         }
     }
     let (source, source_arn) = end_of(txn, &source)?;
-    let destination = input
-        .destination
-        .as_deref()
-        .map(|d| end_of(txn, d))
-        .transpose()?;
+    let destination = input.destination.as_deref().map(|d| end_of(txn, d)).transpose()?;
     let destination_ip = address(input.destination_ip, "destination IP")?;
     if destination.is_none() && destination_ip.is_none() {
-        return Err(invalid(
-            "You must specify a destination or a destination IP address.",
-        ));
+        return Err(invalid("You must specify a destination or a destination IP address."));
     }
     let gateway = |id: &str| id.starts_with("igw-");
     if gateway(&source) && destination.as_ref().is_none_or(|(d, _)| gateway(d)) {
@@ -224,18 +215,13 @@ pub fn create_path(txn: &mut Txn, input: CreatePathInput) -> Result<CreatePathOu
         source_ip: address(input.source_ip, "source IP")?,
         destination_ip,
         protocol,
-        destination_port: input
-            .destination_port
-            .map(|p| port(p, "DestinationPort"))
-            .transpose()?,
+        destination_port: input.destination_port.map(|p| port(p, "DestinationPort")).transpose()?,
         filter_at_source: path_filter(input.filter_at_source)?,
         filter_at_destination: path_filter(input.filter_at_destination)?,
         client_token: input.client_token,
         tags: tags_for(&input.tag_specifications, "network-insights-path"),
     };
-    let out = CreatePathOut {
-        path: path_out(&path),
-    };
+    let out = CreatePathOut { path: path_out(&path) };
     txn.touch(Kind::NetworkInsightsPath, &id);
     txn.config.network_insights_paths.insert(id, Arc::new(path));
     Ok(out)
@@ -270,10 +256,7 @@ fn span_text(s: Option<PortSpan>) -> Option<String> {
     })
 }
 
-pub fn describe_paths(
-    txn: &mut Txn,
-    input: DescribePathsInput,
-) -> Result<DescribePathsOut, AwsError> {
+pub fn describe_paths(txn: &mut Txn, input: DescribePathsInput) -> Result<DescribePathsOut, AwsError> {
     for id in &input.ids {
         check_id(id, "nip", "InvalidNetworkInsightsPathId")?;
         path(txn, id)?;
@@ -294,34 +277,16 @@ pub fn describe_paths(
                             "source" => Some(vec![p.source.clone()]),
                             "destination" => Some(p.destination.iter().cloned().collect()),
                             "protocol" => Some(vec![p.protocol.clone()]),
-                            "destination-port" => {
-                                Some(p.destination_port.iter().map(|d| d.to_string()).collect())
-                            }
+                            "destination-port" => Some(p.destination_port.iter().map(|d| d.to_string()).collect()),
                             _ => None,
                         }
                     }
                 };
                 match field {
-                    "source-address" => Some(
-                        filter
-                            .source_address
-                            .iter()
-                            .map(|a| a.to_string())
-                            .collect(),
-                    ),
-                    "destination-address" => Some(
-                        filter
-                            .destination_address
-                            .iter()
-                            .map(|a| a.to_string())
-                            .collect(),
-                    ),
-                    "source-port-range" => {
-                        Some(span_text(filter.source_ports).into_iter().collect())
-                    }
-                    "destination-port-range" => {
-                        Some(span_text(filter.destination_ports).into_iter().collect())
-                    }
+                    "source-address" => Some(filter.source_address.iter().map(|a| a.to_string()).collect()),
+                    "destination-address" => Some(filter.destination_address.iter().map(|a| a.to_string()).collect()),
+                    "source-port-range" => Some(span_text(filter.source_ports).into_iter().collect()),
+                    "destination-port-range" => Some(span_text(filter.destination_ports).into_iter().collect()),
                     _ => None,
                 }
             })
@@ -350,12 +315,7 @@ pub fn delete_path(txn: &mut Txn, input: DeletePathInput) -> Result<DeletePathOu
         .ok_or_else(|| missing("NetworkInsightsPathId"))?;
     check_id(&id, "nip", "InvalidNetworkInsightsPathId")?;
     path(txn, &id)?;
-    if txn
-        .config
-        .network_insights_analyses
-        .values()
-        .any(|a| a.path_id == id)
-    {
+    if txn.config.network_insights_analyses.values().any(|a| a.path_id == id) {
         return Err(AwsError::new(
             "DependencyViolation",
             400,
@@ -419,9 +379,7 @@ pub fn start_analysis(txn: &mut Txn, input: StartInput) -> Result<StartOut, AwsE
     // The answer to Start is the analysis as AWS shows it the moment it begins.
     let out = started_out(&analysis);
     txn.touch(Kind::NetworkInsightsAnalysis, &id);
-    txn.config
-        .network_insights_analyses
-        .insert(id, Arc::new(analysis));
+    txn.config.network_insights_analyses.insert(id, Arc::new(analysis));
     Ok(StartOut { analysis: out })
 }
 
@@ -445,10 +403,7 @@ pub struct DescribeAnalysesOut {
     next_token: Option<String>,
 }
 
-pub fn describe_analyses(
-    txn: &mut Txn,
-    input: DescribeAnalysesInput,
-) -> Result<DescribeAnalysesOut, AwsError> {
+pub fn describe_analyses(txn: &mut Txn, input: DescribeAnalysesInput) -> Result<DescribeAnalysesOut, AwsError> {
     for id in &input.ids {
         check_id(id, "nia", "InvalidNetworkInsightsAnalysisId")?;
         analysis(txn, id)?;
@@ -462,12 +417,7 @@ pub fn describe_analyses(
         .network_insights_analyses
         .values()
         .filter(|a| a.region == txn.region && (input.ids.is_empty() || input.ids.contains(&a.id)))
-        .filter(|a| {
-            input
-                .network_insights_path_id
-                .as_ref()
-                .is_none_or(|p| &a.path_id == p)
-        })
+        .filter(|a| input.network_insights_path_id.as_ref().is_none_or(|p| &a.path_id == p))
         .filter(|a| {
             filters::matches(&input.filters, &a.tags, |name| match name {
                 "path-found" => Some(vec![a.path_found.to_string()]),
@@ -479,10 +429,7 @@ pub fn describe_analyses(
     found.sort_by_key(|a| a.start_ms);
     let analyses = found.into_iter().map(|a| analysis_out(a)).collect();
     let (analyses, next_token) = page(analyses, input.max_results, input.next_token.as_deref(), 1)?;
-    Ok(DescribeAnalysesOut {
-        analyses,
-        next_token,
-    })
+    Ok(DescribeAnalysesOut { analyses, next_token })
 }
 
 #[derive(Deserialize)]
@@ -497,10 +444,7 @@ pub struct DeleteAnalysisOut {
     id: String,
 }
 
-pub fn delete_analysis(
-    txn: &mut Txn,
-    input: DeleteAnalysisInput,
-) -> Result<DeleteAnalysisOut, AwsError> {
+pub fn delete_analysis(txn: &mut Txn, input: DeleteAnalysisInput) -> Result<DeleteAnalysisOut, AwsError> {
     let id = input
         .network_insights_analysis_id
         .ok_or_else(|| missing("NetworkInsightsAnalysisId"))?;

@@ -22,7 +22,10 @@ pub struct StateOut {
 
 impl StateOut {
     pub fn of(s: InstanceState) -> StateOut {
-        StateOut { code: s.code(), name: s.as_str() }
+        StateOut {
+            code: s.code(),
+            name: s.as_str(),
+        }
     }
 }
 
@@ -139,12 +142,14 @@ pub fn render_instance(txn: &Txn, i: &Instance, now_ms: i64) -> InstanceOut {
     let state = i.state_at(now_ms);
     let gone = matches!(state, InstanceState::Terminated);
     let state_reason = match state {
-        InstanceState::Stopping | InstanceState::Stopped => {
-            Some(StateReasonOut { code: "Client.UserInitiatedShutdown", message: "Client.UserInitiatedShutdown: User initiated shutdown" })
-        }
-        InstanceState::ShuttingDown | InstanceState::Terminated => {
-            Some(StateReasonOut { code: "Client.UserInitiatedShutdown", message: "Client.UserInitiatedShutdown: User initiated shutdown" })
-        }
+        InstanceState::Stopping | InstanceState::Stopped => Some(StateReasonOut {
+            code: "Client.UserInitiatedShutdown",
+            message: "Client.UserInitiatedShutdown: User initiated shutdown",
+        }),
+        InstanceState::ShuttingDown | InstanceState::Terminated => Some(StateReasonOut {
+            code: "Client.UserInitiatedShutdown",
+            message: "Client.UserInitiatedShutdown: User initiated shutdown",
+        }),
         _ => None,
     };
     let mut block_devices: Vec<BlockDeviceOut> = txn
@@ -168,22 +173,37 @@ pub fn render_instance(txn: &Txn, i: &Instance, now_ms: i64) -> InstanceOut {
         id: i.id.clone(),
         image_id: i.image_id.clone(),
         state: StateOut::of(state),
-        private_dns: if gone { String::new() } else { interfaces::private_dns(&i.region, i.private_ip) },
-        public_dns: i.public_ip.map(|ip| interfaces::public_dns(&i.region, ip)).unwrap_or_default(),
+        private_dns: if gone {
+            String::new()
+        } else {
+            interfaces::private_dns(&i.region, i.private_ip)
+        },
+        public_dns: i
+            .public_ip
+            .map(|ip| interfaces::public_dns(&i.region, ip))
+            .unwrap_or_default(),
         reason: i.state_reason.clone(),
         key_name: i.key_name.clone(),
         ami_launch_index: i.ami_launch_index,
         product_codes: Vec::new(),
         instance_type: i.instance_type.clone(),
         launch_time: ids::iso8601(i.launch_time_ms),
-        placement: PlacementOut { availability_zone: i.availability_zone.clone(), group_name: "", tenancy: "default" },
+        placement: PlacementOut {
+            availability_zone: i.availability_zone.clone(),
+            group_name: "",
+            tenancy: "default",
+        },
         monitoring: MonitoringOut { state: "disabled" },
         subnet_id: (!gone).then(|| i.subnet_id.clone()),
         vpc_id: (!gone).then(|| i.vpc_id.clone()),
         private_ip: (!gone).then(|| i.private_ip.to_string()),
         public_ip: i.public_ip.map(|ip| ip.to_string()),
         source_dest_check: eni.map(|e| e.source_dest_check),
-        groups: if gone { Vec::new() } else { group_set(txn, &i.security_groups) },
+        groups: if gone {
+            Vec::new()
+        } else {
+            group_set(txn, &i.security_groups)
+        },
         state_reason,
         architecture: "x86_64",
         root_device_type: "ebs",
@@ -204,12 +224,22 @@ pub fn render_instance(txn: &Txn, i: &Instance, now_ms: i64) -> InstanceOut {
 /// The values an instance has for a DescribeInstances/DescribeInstanceStatus filter.
 fn field(txn: &Txn, i: &Instance, now_ms: i64, name: &str) -> Option<Vec<String>> {
     let state = i.state_at(now_ms);
-    let group_names = || i.security_groups.iter().filter_map(|g| txn.config.security_groups.get(g).map(|x| x.name.clone())).collect();
+    let group_names = || {
+        i.security_groups
+            .iter()
+            .filter_map(|g| txn.config.security_groups.get(g).map(|x| x.name.clone()))
+            .collect()
+    };
     let volumes = || {
         txn.config
             .volumes
             .values()
-            .filter_map(|v| v.attachment.as_ref().filter(|a| a.instance_id == i.id).map(|a| (v.id.clone(), a.delete_on_termination)))
+            .filter_map(|v| {
+                v.attachment
+                    .as_ref()
+                    .filter(|a| a.instance_id == i.id)
+                    .map(|a| (v.id.clone(), a.delete_on_termination))
+            })
             .collect::<Vec<_>>()
     };
     Some(match name {
@@ -223,9 +253,15 @@ fn field(txn: &Txn, i: &Instance, now_ms: i64, name: &str) -> Option<Vec<String>
         "vpc-id" | "network-interface.vpc-id" => vec![i.vpc_id.clone()],
         "availability-zone" => vec![i.availability_zone.clone()],
         "private-ip-address" | "network-interface.addresses.private-ip-address" => vec![i.private_ip.to_string()],
-        "ip-address" | "network-interface.association.public-ip" => i.public_ip.iter().map(|ip| ip.to_string()).collect(),
+        "ip-address" | "network-interface.association.public-ip" => {
+            i.public_ip.iter().map(|ip| ip.to_string()).collect()
+        }
         "private-dns-name" => vec![interfaces::private_dns(&i.region, i.private_ip)],
-        "dns-name" => i.public_ip.iter().map(|ip| interfaces::public_dns(&i.region, *ip)).collect(),
+        "dns-name" => i
+            .public_ip
+            .iter()
+            .map(|ip| interfaces::public_dns(&i.region, *ip))
+            .collect(),
         "network-interface.network-interface-id" => vec![i.network_interface_id.clone()],
         "network-interface.mac-address" => vec![i.mac_address.clone()],
         "instance.group-id" | "group-id" | "network-interface.group-id" => i.security_groups.clone(),
@@ -274,7 +310,12 @@ struct ReservationOut {
     instances: Vec<InstanceOut>,
 }
 
-fn selected<'a>(txn: &'a Txn, ids: &[String], filters_in: &[FilterIn], now_ms: i64) -> Result<Vec<&'a Instance>, AwsError> {
+fn selected<'a>(
+    txn: &'a Txn,
+    ids: &[String],
+    filters_in: &[FilterIn],
+    now_ms: i64,
+) -> Result<Vec<&'a Instance>, AwsError> {
     for id in ids {
         instance(txn, id)?;
     }
@@ -288,7 +329,11 @@ fn selected<'a>(txn: &'a Txn, ids: &[String], filters_in: &[FilterIn], now_ms: i
         .filter(|i| filters::matches(filters_in, &i.tags, |name| field(txn, i, now_ms, name)))
         .collect();
     all.sort_by(|a, b| {
-        (a.launch_time_ms, &a.reservation_id, a.ami_launch_index).cmp(&(b.launch_time_ms, &b.reservation_id, b.ami_launch_index))
+        (a.launch_time_ms, &a.reservation_id, a.ami_launch_index).cmp(&(
+            b.launch_time_ms,
+            &b.reservation_id,
+            b.ami_launch_index,
+        ))
     });
     Ok(all)
 }
@@ -322,7 +367,10 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
             }),
         }
     }
-    Ok(DescribeOut { reservations, next_token })
+    Ok(DescribeOut {
+        reservations,
+        next_token,
+    })
 }
 
 #[derive(Deserialize)]
@@ -381,7 +429,12 @@ pub fn describe_status(txn: &mut Txn, input: DescribeStatusInput) -> Result<Desc
         .filter(|i| {
             filters::matches(&input.filters, &[], |name| match name {
                 "system-status.status" | "instance-status.status" => {
-                    Some(vec![if i.state_at(now_ms) == InstanceState::Running { "ok" } else { "not-applicable" }.into()])
+                    Some(vec![if i.state_at(now_ms) == InstanceState::Running {
+                        "ok"
+                    } else {
+                        "not-applicable"
+                    }
+                    .into()])
                 }
                 other => field(txn, i, now_ms, other),
             })
@@ -394,7 +447,14 @@ pub fn describe_status(txn: &mut Txn, input: DescribeStatusInput) -> Result<Desc
             let running = i.state_at(now_ms) == InstanceState::Running;
             let summary = || SummaryOut {
                 status: if running { "ok" } else { "not-applicable" },
-                details: if running { vec![DetailOut { name: "reachability", status: "passed" }] } else { Vec::new() },
+                details: if running {
+                    vec![DetailOut {
+                        name: "reachability",
+                        status: "passed",
+                    }]
+                } else {
+                    Vec::new()
+                },
             };
             StatusOut {
                 instance_id: i.id.clone(),
@@ -445,16 +505,36 @@ pub fn describe_attribute(txn: &mut Txn, input: DescribeAttributeInput) -> Resul
         groups: None,
     };
     match input.attribute.as_str() {
-        "instanceType" => out.instance_type = Some(ValueIn { value: i.instance_type.clone() }),
-        "disableApiTermination" => out.disable_api_termination = Some(ValueIn { value: i.disable_api_termination }),
+        "instanceType" => {
+            out.instance_type = Some(ValueIn {
+                value: i.instance_type.clone(),
+            })
+        }
+        "disableApiTermination" => {
+            out.disable_api_termination = Some(ValueIn {
+                value: i.disable_api_termination,
+            })
+        }
         "sourceDestCheck" => {
-            let check = txn.config.network_interfaces.get(&i.network_interface_id).is_none_or(|e| e.source_dest_check);
+            let check = txn
+                .config
+                .network_interfaces
+                .get(&i.network_interface_id)
+                .is_none_or(|e| e.source_dest_check);
             out.source_dest_check = Some(ValueIn { value: check });
         }
-        "rootDeviceName" => out.root_device_name = Some(ValueIn { value: i.root_device_name.clone() }),
+        "rootDeviceName" => {
+            out.root_device_name = Some(ValueIn {
+                value: i.root_device_name.clone(),
+            })
+        }
         "userData" => out.user_data = i.user_data.clone().map(|value| ValueIn { value }),
         "groupSet" => out.groups = Some(group_set(txn, &i.security_groups)),
-        other => return Err(invalid(format!("Value ({other}) for parameter attribute is invalid. Unknown attribute."))),
+        other => {
+            return Err(invalid(format!(
+                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+            )))
+        }
     }
     Ok(out)
 }

@@ -21,13 +21,22 @@ use crate::{ids, Txn};
 pub const MAX_GROUPS_PER_INTERFACE: usize = 5;
 
 pub fn instance_not_found(id: &str) -> AwsError {
-    AwsError::new("InvalidInstanceID.NotFound", 400, format!("The instance ID '{id}' does not exist"))
+    AwsError::new(
+        "InvalidInstanceID.NotFound",
+        400,
+        format!("The instance ID '{id}' does not exist"),
+    )
 }
 
 /// An instance of the calling region that Describe calls still show.
 pub fn instance(txn: &Txn, id: &str) -> Result<Arc<Instance>, AwsError> {
     check_id(id, "i", "InvalidInstanceID")?;
-    txn.config.instances.get(id).filter(|i| i.region == txn.region && visible(i, now())).cloned().ok_or_else(|| instance_not_found(id))
+    txn.config
+        .instances
+        .get(id)
+        .filter(|i| i.region == txn.region && visible(i, now()))
+        .cloned()
+        .ok_or_else(|| instance_not_found(id))
 }
 
 /// Terminated instances disappear from Describe calls an hour after termination.
@@ -62,7 +71,13 @@ pub fn check_groups(txn: &Txn, groups: &[String], vpc_id: &str, subnet_id: &str)
     }
     for g in groups {
         match txn.config.security_groups.get(g).filter(|x| x.region == txn.region) {
-            None => return Err(AwsError::new("InvalidGroup.NotFound", 400, format!("The security group '{g}' does not exist"))),
+            None => {
+                return Err(AwsError::new(
+                    "InvalidGroup.NotFound",
+                    400,
+                    format!("The security group '{g}' does not exist"),
+                ))
+            }
             Some(x) if x.vpc_id != vpc_id => {
                 return Err(AwsError::new(
                     "InvalidParameter",
@@ -194,23 +209,37 @@ fn launch_subnet(txn: &Txn, named: Option<&str>, zone: Option<&str>) -> Result<A
         }
         return Ok(s);
     }
-    let mut defaults: Vec<&Arc<Subnet>> = txn.config.subnets.values().filter(|s| s.region == txn.region && s.default_for_az).collect();
+    let mut defaults: Vec<&Arc<Subnet>> = txn
+        .config
+        .subnets
+        .values()
+        .filter(|s| s.region == txn.region && s.default_for_az)
+        .collect();
     defaults.sort_by(|a, b| a.availability_zone.cmp(&b.availability_zone));
-    defaults.into_iter().find(|s| zone.is_none_or(|z| z == s.availability_zone)).cloned().ok_or_else(|| {
-        AwsError::new(
-            "VPCIdNotSpecified",
-            400,
-            "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
-        )
-    })
+    defaults
+        .into_iter()
+        .find(|s| zone.is_none_or(|z| z == s.availability_zone))
+        .cloned()
+        .ok_or_else(|| {
+            AwsError::new(
+                "VPCIdNotSpecified",
+                400,
+                "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
+            )
+        })
 }
 
 pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
     let now_ms = now();
     sweep_terminated(txn, now_ms);
     if let Some(token) = &input.client_token {
-        let mut same: Vec<Arc<Instance>> =
-            txn.config.instances.values().filter(|i| i.client_token.as_ref() == Some(token) && i.region == txn.region).cloned().collect();
+        let mut same: Vec<Arc<Instance>> = txn
+            .config
+            .instances
+            .values()
+            .filter(|i| i.client_token.as_ref() == Some(token) && i.region == txn.region)
+            .cloned()
+            .collect();
         if !same.is_empty() {
             same.sort_by_key(|i| i.ami_launch_index);
             return Ok(RunOut {
@@ -227,15 +256,22 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
     let min = input.min_count.ok_or_else(|| missing("MinCount"))?;
     let max = input.max_count.ok_or_else(|| missing("MaxCount"))?;
     if min == 0 || max == 0 {
-        return Err(invalid("Value (0) for parameter minCount/maxCount is invalid. Expected a positive value."));
+        return Err(invalid(
+            "Value (0) for parameter minCount/maxCount is invalid. Expected a positive value.",
+        ));
     }
     if min > max {
-        return Err(invalid(format!("Value ({min}) for parameter minCount is invalid. Expected a value at most maxCount ({max}).")));
+        return Err(invalid(format!(
+            "Value ({min}) for parameter minCount is invalid. Expected a value at most maxCount ({max})."
+        )));
     }
     if let Some(k) = &input.key_name {
         super::key_pairs::by_name(txn, k)?;
     }
-    let spec = input.network_interfaces.into_iter().find(|n| n.device_index.unwrap_or(0) == 0);
+    let spec = input
+        .network_interfaces
+        .into_iter()
+        .find(|n| n.device_index.unwrap_or(0) == 0);
     if spec.is_some() && (input.subnet_id.is_some() || !input.security_group_ids.is_empty()) {
         return Err(AwsError::new(
             "InvalidParameterCombination",
@@ -250,9 +286,18 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
     let mut groups: Vec<String> = spec.as_ref().map(|s| s.groups.clone()).unwrap_or_default();
     groups.extend(input.security_group_ids);
     for name in &input.security_groups {
-        let g = txn.config.security_groups.values().find(|g| g.vpc_id == subnet.vpc_id && &g.name == name).ok_or_else(|| {
-            AwsError::new("InvalidGroup.NotFound", 400, format!("The security group '{name}' does not exist in VPC '{}'", subnet.vpc_id))
-        })?;
+        let g = txn
+            .config
+            .security_groups
+            .values()
+            .find(|g| g.vpc_id == subnet.vpc_id && &g.name == name)
+            .ok_or_else(|| {
+                AwsError::new(
+                    "InvalidGroup.NotFound",
+                    400,
+                    format!("The security group '{name}' does not exist in VPC '{}'", subnet.vpc_id),
+                )
+            })?;
         groups.push(g.id.clone());
     }
     groups.dedup();
@@ -260,7 +305,11 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
         groups.extend(super::security_groups::default_group_of(txn, &subnet.vpc_id));
     }
     check_groups(txn, &groups, &subnet.vpc_id, &subnet.id)?;
-    let wanted_ip: Option<Ipv4Addr> = match spec.as_ref().and_then(|s| s.private_ip_address.clone()).or(input.private_ip_address) {
+    let wanted_ip: Option<Ipv4Addr> = match spec
+        .as_ref()
+        .and_then(|s| s.private_ip_address.clone())
+        .or(input.private_ip_address)
+    {
         Some(raw) => {
             if max > 1 {
                 return Err(AwsError::new(
@@ -269,11 +318,17 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
                     "Cannot specify a private IP address when launching more than one instance",
                 ));
             }
-            Some(raw.parse().map_err(|_| invalid(format!("Value ({raw}) for parameter privateIpAddress is invalid.")))?)
+            Some(
+                raw.parse()
+                    .map_err(|_| invalid(format!("Value ({raw}) for parameter privateIpAddress is invalid.")))?,
+            )
         }
         None => None,
     };
-    let auto_public_ip = spec.as_ref().and_then(|s| s.associate_public_ip_address).unwrap_or(subnet.map_public_ip_on_launch);
+    let auto_public_ip = spec
+        .as_ref()
+        .and_then(|s| s.associate_public_ip_address)
+        .unwrap_or(subnet.map_public_ip_on_launch);
     let eni_delete_on_termination = spec.as_ref().and_then(|s| s.delete_on_termination).unwrap_or(true);
     let eni_description = spec.as_ref().and_then(|s| s.description.clone()).unwrap_or_default();
     // Volumes: the root (8 GiB gp2 unless the mapping for /dev/xvda says otherwise) and
@@ -294,7 +349,9 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
         }
         let size = ebs.volume_size.unwrap_or(8);
         if size == 0 || size > 16_384 {
-            return Err(invalid(format!("Volume of {size}GiB is outside the allowed range of 1-16384 GiB.")));
+            return Err(invalid(format!(
+                "Volume of {size}GiB is outside the allowed range of 1-16384 GiB."
+            )));
         }
         let entry = VolumeSpec {
             device: device.clone(),
@@ -316,13 +373,24 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
     let reservation_id = ids::ec2("r");
     let mut launched = Vec::new();
     for index in 0..max {
-        let eni = match super::interfaces::create(txn, &subnet, wanted_ip, groups.clone(), eni_description.clone(), "interface") {
+        let eni = match super::interfaces::create(
+            txn,
+            &subnet,
+            wanted_ip,
+            groups.clone(),
+            eni_description.clone(),
+            "interface",
+        ) {
             Ok(eni) => eni,
             Err(e) if index >= min && e.code == "InsufficientFreeAddressesInSubnet" => break,
             Err(e) => return Err(e),
         };
         let id = ids::ec2("i");
-        let public_ip = if auto_public_ip { Some(super::addresses::allocate_public_ip(txn, None)?) } else { None };
+        let public_ip = if auto_public_ip {
+            Some(super::addresses::allocate_public_ip(txn, None)?)
+        } else {
+            None
+        };
         let mut eni = eni;
         eni.public_ip = public_ip;
         eni.tags = eni_tags.clone();
@@ -363,7 +431,16 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
             tags: instance_tags.clone(),
         };
         super::interfaces::put(txn, eni);
-        for VolumeSpec { device, size, volume_type, delete_on_termination: dot, iops, encrypted, snapshot_id } in &volumes {
+        for VolumeSpec {
+            device,
+            size,
+            volume_type,
+            delete_on_termination: dot,
+            iops,
+            encrypted,
+            snapshot_id,
+        } in &volumes
+        {
             let v = Volume {
                 id: ids::ec2("vol"),
                 region: txn.region.clone(),
@@ -391,13 +468,27 @@ pub fn run(txn: &mut Txn, input: RunInput) -> Result<RunOut, AwsError> {
         put(txn, inst);
         launched.push(id);
     }
-    let instances = launched.iter().map(|id| render_instance(txn, &txn.config.instances[id], now_ms)).collect();
-    Ok(RunOut { reservation_id, owner_id: txn.account().to_string(), groups: Vec::new(), instances })
+    let instances = launched
+        .iter()
+        .map(|id| render_instance(txn, &txn.config.instances[id], now_ms))
+        .collect();
+    Ok(RunOut {
+        reservation_id,
+        owner_id: txn.account().to_string(),
+        groups: Vec::new(),
+        instances,
+    })
 }
 
 /// Forget instances terminated more than an hour ago.
 fn sweep_terminated(txn: &mut Txn, now_ms: i64) {
-    let gone: Vec<String> = txn.config.instances.values().filter(|i| !visible(i, now_ms)).map(|i| i.id.clone()).collect();
+    let gone: Vec<String> = txn
+        .config
+        .instances
+        .values()
+        .filter(|i| !visible(i, now_ms))
+        .map(|i| i.id.clone())
+        .collect();
     for id in gone {
         txn.config.instances.remove(&id);
         txn.touch(Kind::Instance, &id);
@@ -441,7 +532,11 @@ pub struct TerminateOut {
 }
 
 fn incorrect_state(id: &str, verb: &str) -> AwsError {
-    AwsError::new("IncorrectInstanceState", 400, format!("The instance '{id}' is not in a state from which it can be {verb}."))
+    AwsError::new(
+        "IncorrectInstanceState",
+        400,
+        format!("The instance '{id}' is not in a state from which it can be {verb}."),
+    )
 }
 
 /// Look every id up first: one unknown id fails the whole call, changing nothing.
@@ -464,7 +559,11 @@ fn transition(
         let mut i = settled(&inst, now_ms);
         let previous = i.state;
         change(txn, &mut i, now_ms)?;
-        out.push(StateChangeOut { instance_id: i.id.clone(), current: StateOut::of(i.state), previous: StateOut::of(previous) });
+        out.push(StateChangeOut {
+            instance_id: i.id.clone(),
+            current: StateOut::of(i.state),
+            previous: StateOut::of(previous),
+        });
         if *inst != i {
             put(txn, i);
         }
@@ -555,8 +654,13 @@ fn release_resources(txn: &mut Txn, i: &Instance) {
         super::addresses::unbind(txn, &eip.allocation_id);
     }
     super::interfaces::remove(txn, &i.network_interface_id);
-    let attached: Vec<Arc<Volume>> =
-        txn.config.volumes.values().filter(|v| v.attachment.as_ref().is_some_and(|a| a.instance_id == i.id)).cloned().collect();
+    let attached: Vec<Arc<Volume>> = txn
+        .config
+        .volumes
+        .values()
+        .filter(|v| v.attachment.as_ref().is_some_and(|a| a.instance_id == i.id))
+        .cloned()
+        .collect();
     for v in attached {
         if v.attachment.as_ref().is_some_and(|a| a.delete_on_termination) {
             txn.config.volumes.remove(&v.id);
@@ -567,8 +671,13 @@ fn release_resources(txn: &mut Txn, i: &Instance) {
             super::volumes::put(txn, v);
         }
     }
-    let groups: Vec<Arc<fulmar_model::TargetGroup>> =
-        txn.config.target_groups.values().filter(|tg| tg.targets.iter().any(|t| t.id == i.id)).cloned().collect();
+    let groups: Vec<Arc<fulmar_model::TargetGroup>> = txn
+        .config
+        .target_groups
+        .values()
+        .filter(|tg| tg.targets.iter().any(|t| t.id == i.id))
+        .cloned()
+        .collect();
     for tg in groups {
         let mut tg = (*tg).clone();
         tg.targets.retain(|t| t.id != i.id);
@@ -648,7 +757,11 @@ pub fn modify_attribute(txn: &mut Txn, input: ModifyAttributeInput) -> Result<Re
     }
     if let Some(t) = instance_type {
         if state != InstanceState::Stopped {
-            return Err(AwsError::new("IncorrectInstanceState", 400, format!("The instance '{}' is not in the 'stopped' state.", i.id)));
+            return Err(AwsError::new(
+                "IncorrectInstanceState",
+                400,
+                format!("The instance '{}' is not in the 'stopped' state.", i.id),
+            ));
         }
         i.instance_type = t;
     }
@@ -664,12 +777,18 @@ pub fn modify_attribute(txn: &mut Txn, input: ModifyAttributeInput) -> Result<Re
     }
     for m in input.block_device_mappings {
         let device = m.device_name.ok_or_else(|| missing("BlockDeviceMapping.DeviceName"))?;
-        let Some(dot) = m.ebs.and_then(|e| e.delete_on_termination) else { continue };
+        let Some(dot) = m.ebs.and_then(|e| e.delete_on_termination) else {
+            continue;
+        };
         let v = txn
             .config
             .volumes
             .values()
-            .find(|v| v.attachment.as_ref().is_some_and(|a| a.instance_id == i.id && a.device == device))
+            .find(|v| {
+                v.attachment
+                    .as_ref()
+                    .is_some_and(|a| a.instance_id == i.id && a.device == device)
+            })
             .cloned()
             .ok_or_else(|| invalid(format!("The device '{device}' is not attached to instance '{}'", i.id)))?;
         let mut v = (*v).clone();

@@ -47,17 +47,28 @@ fn usable(subnet: &Subnet) -> impl Iterator<Item = Ipv4Addr> {
 /// A private address for a new interface: `wanted` when it is free and usable, else a
 /// free one.
 pub fn private_ip(txn: &Txn, subnet: &Subnet, wanted: Option<Ipv4Addr>) -> Result<Ipv4Addr, AwsError> {
-    let taken: std::collections::BTreeSet<Ipv4Addr> =
-        txn.config.network_interfaces.values().filter(|n| n.subnet_id == subnet.id).map(|n| n.private_ip).collect();
+    let taken: std::collections::BTreeSet<Ipv4Addr> = txn
+        .config
+        .network_interfaces
+        .values()
+        .filter(|n| n.subnet_id == subnet.id)
+        .map(|n| n.private_ip)
+        .collect();
     if let Some(ip) = wanted {
         if !subnet.cidr_block.contains(&ip) {
-            return Err(invalid(format!("Address {ip} does not fall within the subnet's address range")));
+            return Err(invalid(format!(
+                "Address {ip} does not fall within the subnet's address range"
+            )));
         }
         if !usable(subnet).any(|u| u == ip) {
             return Err(invalid(format!("Address {ip} is in subnet's reserved address range")));
         }
         if taken.contains(&ip) {
-            return Err(AwsError::new("InvalidIPAddress.InUse", 400, format!("Address {ip} is in use.")));
+            return Err(AwsError::new(
+                "InvalidIPAddress.InUse",
+                400,
+                format!("Address {ip} is in use."),
+            ));
         }
         return Ok(ip);
     }
@@ -66,7 +77,10 @@ pub fn private_ip(txn: &Txn, subnet: &Subnet, wanted: Option<Ipv4Addr>) -> Resul
         return Err(AwsError::new(
             "InsufficientFreeAddressesInSubnet",
             400,
-            format!("There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.", subnet.id),
+            format!(
+                "There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.",
+                subnet.id
+            ),
         ));
     }
     Ok(free[rand::random::<usize>() % free.len()])
@@ -116,12 +130,19 @@ pub fn create(
 /// `ephemeral`, an instance launched with a public address that is running (or
 /// pending) gets a fresh ephemeral one, as after an Elastic IP is disassociated.
 pub fn set_public_ip(txn: &mut Txn, eni_id: &str, ip: Option<Ipv4Addr>, ephemeral: bool) -> Result<(), AwsError> {
-    let Some(eni) = txn.config.network_interfaces.get(eni_id).cloned() else { return Ok(()) };
-    let instance = eni.attachment.as_ref().and_then(|a| txn.config.instances.get(&a.instance_id).cloned());
+    let Some(eni) = txn.config.network_interfaces.get(eni_id).cloned() else {
+        return Ok(());
+    };
+    let instance = eni
+        .attachment
+        .as_ref()
+        .and_then(|a| txn.config.instances.get(&a.instance_id).cloned());
     let ip = match (ip, &instance) {
         (Some(ip), _) => Some(ip),
         (None, Some(i))
-            if ephemeral && i.auto_public_ip && matches!(i.state_at(now()), InstanceState::Running | InstanceState::Pending) =>
+            if ephemeral
+                && i.auto_public_ip
+                && matches!(i.state_at(now()), InstanceState::Running | InstanceState::Pending) =>
         {
             Some(super::addresses::allocate_public_ip(txn, eni.public_ip)?)
         }
@@ -140,8 +161,14 @@ pub fn set_public_ip(txn: &mut Txn, eni_id: &str, ip: Option<Ipv4Addr>, ephemera
 
 /// Set an interface's groups and mirror them on its instance.
 pub fn set_groups(txn: &mut Txn, eni_id: &str, groups: Vec<String>) {
-    let Some(eni) = txn.config.network_interfaces.get(eni_id).cloned() else { return };
-    if let Some(i) = eni.attachment.as_ref().and_then(|a| txn.config.instances.get(&a.instance_id).cloned()) {
+    let Some(eni) = txn.config.network_interfaces.get(eni_id).cloned() else {
+        return;
+    };
+    if let Some(i) = eni
+        .attachment
+        .as_ref()
+        .and_then(|a| txn.config.instances.get(&a.instance_id).cloned())
+    {
         let mut i = (*i).clone();
         i.security_groups = groups.clone();
         super::instances::put(txn, i);
@@ -269,7 +296,12 @@ pub fn group_set(txn: &Txn, groups: &[String]) -> Vec<GroupIdentifierOut> {
         .iter()
         .map(|g| GroupIdentifierOut {
             group_id: g.clone(),
-            group_name: txn.config.security_groups.get(g).map(|x| x.name.clone()).unwrap_or_default(),
+            group_name: txn
+                .config
+                .security_groups
+                .get(g)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -280,7 +312,11 @@ pub fn render(txn: &Txn, n: &NetworkInterface) -> InterfaceOut {
         AssociationOut {
             public_ip: ip.to_string(),
             public_dns: public_dns(&txn.region, ip),
-            ip_owner_id: if eip.is_some() { txn.account().to_string() } else { "amazon".into() },
+            ip_owner_id: if eip.is_some() {
+                txn.account().to_string()
+            } else {
+                "amazon".into()
+            },
             allocation_id: eip.as_ref().map(|a| a.allocation_id.clone()),
             association_id: eip.as_ref().and_then(|a| a.association.as_ref().map(|x| x.id.clone())),
         }
@@ -293,7 +329,11 @@ pub fn render(txn: &Txn, n: &NetworkInterface) -> InterfaceOut {
         description: n.description.clone(),
         owner_id: n.owner_id.clone(),
         requester_managed: n.requester_managed,
-        status: if n.attachment.is_some() || n.interface_type != "interface" { "in-use" } else { "available" },
+        status: if n.attachment.is_some() || n.interface_type != "interface" {
+            "in-use"
+        } else {
+            "available"
+        },
         mac_address: n.mac_address.clone(),
         private_ip: n.private_ip.to_string(),
         private_dns: private_dns(&txn.region, n.private_ip),
@@ -357,9 +397,12 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
                 "vpc-id" => Some(vec![n.vpc_id.clone()]),
                 "availability-zone" => Some(vec![n.availability_zone.clone()]),
                 "group-id" => Some(n.security_groups.clone()),
-                "group-name" => {
-                    Some(n.security_groups.iter().filter_map(|g| txn.config.security_groups.get(g).map(|x| x.name.clone())).collect())
-                }
+                "group-name" => Some(
+                    n.security_groups
+                        .iter()
+                        .filter_map(|g| txn.config.security_groups.get(g).map(|x| x.name.clone()))
+                        .collect(),
+                ),
                 "attachment.instance-id" => Some(n.attachment.iter().map(|a| a.instance_id.clone()).collect()),
                 "attachment.attachment-id" => Some(n.attachment.iter().map(|a| a.id.clone()).collect()),
                 "attachment.device-index" => Some(n.attachment.iter().map(|a| a.device_index.to_string()).collect()),
@@ -370,9 +413,12 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
                 "interface-type" => Some(vec![n.interface_type.clone()]),
                 "requester-managed" => Some(vec![n.requester_managed.to_string()]),
                 "owner-id" => Some(vec![n.owner_id.clone()]),
-                "status" => {
-                    Some(vec![if n.attachment.is_some() || n.interface_type != "interface" { "in-use" } else { "available" }.to_string()])
+                "status" => Some(vec![if n.attachment.is_some() || n.interface_type != "interface" {
+                    "in-use"
+                } else {
+                    "available"
                 }
+                .to_string()]),
                 _ => None,
             })
         })

@@ -15,21 +15,41 @@ use super::{check_tag_specs, invalid, missing, tag_set, tags_for, TagOut, TagSpe
 use crate::{ids, Txn};
 
 fn key_not_found(name: &str) -> AwsError {
-    AwsError::new("InvalidKeyPair.NotFound", 400, format!("The key pair '{name}' does not exist"))
+    AwsError::new(
+        "InvalidKeyPair.NotFound",
+        400,
+        format!("The key pair '{name}' does not exist"),
+    )
 }
 
 /// A key pair of the calling region by name.
 pub fn by_name(txn: &Txn, name: &str) -> Result<Arc<KeyPair>, AwsError> {
-    txn.config.key_pairs.values().find(|k| k.region == txn.region && k.name == name).cloned().ok_or_else(|| key_not_found(name))
+    txn.config
+        .key_pairs
+        .values()
+        .find(|k| k.region == txn.region && k.name == name)
+        .cloned()
+        .ok_or_else(|| key_not_found(name))
 }
 
 fn check_name(txn: &Txn, name: Option<String>) -> Result<String, AwsError> {
     let name = name.ok_or_else(|| missing("keyName"))?;
     if name.is_empty() || name.len() > 255 || !name.is_ascii() {
-        return Err(invalid(format!("Value ({name}) for parameter keyName is invalid. Length exceeds maximum of 255 ASCII characters.")));
+        return Err(invalid(format!(
+            "Value ({name}) for parameter keyName is invalid. Length exceeds maximum of 255 ASCII characters."
+        )));
     }
-    if txn.config.key_pairs.values().any(|k| k.region == txn.region && k.name == name) {
-        return Err(AwsError::new("InvalidKeyPair.Duplicate", 400, format!("The keypair '{name}' already exists.")));
+    if txn
+        .config
+        .key_pairs
+        .values()
+        .any(|k| k.region == txn.region && k.name == name)
+    {
+        return Err(AwsError::new(
+            "InvalidKeyPair.Duplicate",
+            400,
+            format!("The keypair '{name}' already exists."),
+        ));
     }
     Ok(name)
 }
@@ -63,10 +83,14 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
     let name = check_name(txn, input.key_name)?;
     let key_type = input.key_type.unwrap_or_else(|| "rsa".into());
     if key_type != "rsa" && key_type != "ed25519" {
-        return Err(invalid(format!("Value ({key_type}) for parameter keyType is invalid. Valid values are rsa, ed25519.")));
+        return Err(invalid(format!(
+            "Value ({key_type}) for parameter keyType is invalid. Valid values are rsa, ed25519."
+        )));
     }
     if let Some(f) = input.key_format.as_deref().filter(|f| *f != "pem") {
-        return Err(invalid(format!("Value ({f}) for parameter keyFormat is invalid. Only pem is supported.")));
+        return Err(invalid(format!(
+            "Value ({f}) for parameter keyFormat is invalid. Only pem is supported."
+        )));
     }
     let generated = keys::generate(&key_type, &name).map_err(|e| AwsError::internal(e.to_string()))?;
     let key = KeyPair {
@@ -117,7 +141,9 @@ pub fn import(txn: &mut Txn, input: ImportInput) -> Result<ImportOut, AwsError> 
     let name = check_name(txn, input.key_name)?;
     let raw = input.public_key_material.ok_or_else(|| missing("publicKeyMaterial"))?;
     // A blob travels base64-encoded; accept the bare key text too.
-    let material = base64::engine::general_purpose::STANDARD.decode(raw.trim()).unwrap_or_else(|_| raw.clone().into_bytes());
+    let material = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .unwrap_or_else(|_| raw.clone().into_bytes());
     let imported = keys::import(&material).map_err(|e| AwsError::new("InvalidKey.Format", 400, e.to_string()))?;
     let key = KeyPair {
         id: ids::ec2("key"),
@@ -129,7 +155,12 @@ pub fn import(txn: &mut Txn, input: ImportInput) -> Result<ImportOut, AwsError> 
         create_time_ms: ids::now_ms(),
         tags: tags_for(&input.tag_specifications, "key-pair"),
     };
-    let out = ImportOut { fingerprint: key.fingerprint.clone(), name: key.name.clone(), id: key.id.clone(), tags: tag_set(&key.tags) };
+    let out = ImportOut {
+        fingerprint: key.fingerprint.clone(),
+        name: key.name.clone(),
+        id: key.id.clone(),
+        tags: tag_set(&key.tags),
+    };
     txn.touch(Kind::KeyPair, &key.id);
     txn.config.key_pairs.insert(key.id.clone(), Arc::new(key));
     Ok(out)
@@ -172,7 +203,12 @@ struct KeyOut {
 }
 
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsError> {
-    let mine: Vec<&Arc<KeyPair>> = txn.config.key_pairs.values().filter(|k| k.region == txn.region).collect();
+    let mine: Vec<&Arc<KeyPair>> = txn
+        .config
+        .key_pairs
+        .values()
+        .filter(|k| k.region == txn.region)
+        .collect();
     for n in &input.names {
         if !mine.iter().any(|k| &k.name == n) {
             return Err(key_not_found(n));
@@ -180,7 +216,11 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
     }
     for id in &input.ids {
         if !mine.iter().any(|k| &k.id == id) {
-            return Err(AwsError::new("InvalidKeyPair.NotFound", 400, format!("The key pair ID '{id}' does not exist")));
+            return Err(AwsError::new(
+                "InvalidKeyPair.NotFound",
+                400,
+                format!("The key pair ID '{id}' does not exist"),
+            ));
         }
     }
     let with_public = input.include_public_key.unwrap_or(false);
@@ -234,7 +274,10 @@ pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<DeleteOut, AwsError> 
         .config
         .key_pairs
         .values()
-        .find(|k| k.region == txn.region && (Some(&k.name) == input.key_name.as_ref() || Some(&k.id) == input.key_pair_id.as_ref()))
+        .find(|k| {
+            k.region == txn.region
+                && (Some(&k.name) == input.key_name.as_ref() || Some(&k.id) == input.key_pair_id.as_ref())
+        })
         .map(|k| k.id.clone());
     if let Some(id) = &found {
         txn.config.key_pairs.remove(id);

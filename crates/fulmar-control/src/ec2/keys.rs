@@ -48,9 +48,13 @@ pub fn generate(key_type: &str, name: &str) -> Result<Generated, KeyError> {
     let mut rng = rand::thread_rng();
     match key_type {
         "ed25519" => {
-            let mut key = PrivateKey::random(&mut rng, Algorithm::Ed25519).map_err(|e| KeyError::Generate(e.to_string()))?;
+            let mut key =
+                PrivateKey::random(&mut rng, Algorithm::Ed25519).map_err(|e| KeyError::Generate(e.to_string()))?;
             key.set_comment(name);
-            let private_key = key.to_openssh(LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?.to_string();
+            let private_key = key
+                .to_openssh(LineEnding::LF)
+                .map_err(|e| KeyError::Generate(e.to_string()))?
+                .to_string();
             let public = key.public_key().clone();
             Ok(Generated {
                 fingerprint: ed25519_fingerprint(&public)?,
@@ -60,13 +64,21 @@ pub fn generate(key_type: &str, name: &str) -> Result<Generated, KeyError> {
         }
         _ => {
             let key = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Generate(e.to_string()))?;
-            let private_key = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| KeyError::Generate(e.to_string()))?.to_string();
+            let private_key = key
+                .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+                .map_err(|e| KeyError::Generate(e.to_string()))?
+                .to_string();
             let pkcs8 = key.to_pkcs8_der().map_err(|e| KeyError::Generate(e.to_string()))?;
             let fingerprint = colon_hex(&sha1::Sha1::digest(pkcs8.as_bytes()));
-            let public = ssh_key::public::RsaPublicKey::try_from(key.to_public_key()).map_err(|e| KeyError::Generate(e.to_string()))?;
+            let public = ssh_key::public::RsaPublicKey::try_from(key.to_public_key())
+                .map_err(|e| KeyError::Generate(e.to_string()))?;
             let mut public = PublicKey::from(KeyData::Rsa(public));
             public.set_comment(name);
-            Ok(Generated { private_key, public_openssh: public.to_openssh().map_err(|e| KeyError::Generate(e.to_string()))?, fingerprint })
+            Ok(Generated {
+                private_key,
+                public_openssh: public.to_openssh().map_err(|e| KeyError::Generate(e.to_string()))?,
+                fingerprint,
+            })
         }
     }
 }

@@ -36,12 +36,22 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
         ($f:path) => {{
             let input = req.decode()?;
             let output = $f(txn, input)?;
-            Ok(fulmar_aws::xml::response(Flavour::Ec2, &req.action, Service::Ec2.namespace(), request_id, &output))
+            Ok(fulmar_aws::xml::response(
+                Flavour::Ec2,
+                &req.action,
+                Service::Ec2.namespace(),
+                request_id,
+                &output,
+            ))
         }};
     }
     // Every EC2 call takes DryRun: check the call would be allowed, change nothing.
     if req.param("DryRun").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        return Err(AwsError::new("DryRunOperation", 412, "Request would have succeeded, but DryRun flag is set."));
+        return Err(AwsError::new(
+            "DryRunOperation",
+            412,
+            "Request would have succeeded, but DryRun flag is set.",
+        ));
     }
     match req.action.as_str() {
         "CreateVpc" => op!(vpcs::create_vpc),
@@ -129,7 +139,10 @@ pub fn tags_for(specs: &[TagSpecificationIn], resource_type: &str) -> Vec<fulmar
         .iter()
         .filter(|s| s.resource_type.as_deref().is_none_or(|r| r == resource_type))
         .flat_map(|s| &s.tags)
-        .map(|t| fulmar_model::Tag { key: t.key.clone(), value: t.value.clone().unwrap_or_default() })
+        .map(|t| fulmar_model::Tag {
+            key: t.key.clone(),
+            value: t.value.clone().unwrap_or_default(),
+        })
         .collect()
 }
 
@@ -137,7 +150,13 @@ pub fn tags_for(specs: &[TagSpecificationIn], resource_type: &str) -> Vec<fulmar
 pub fn check_tag_specs(specs: &[TagSpecificationIn], allowed: &[&str]) -> Result<(), AwsError> {
     for s in specs {
         match s.resource_type.as_deref() {
-            None => return Err(AwsError::new("InvalidParameterValue", 400, "Tag specification resource type must have a value")),
+            None => {
+                return Err(AwsError::new(
+                    "InvalidParameterValue",
+                    400,
+                    "Tag specification resource type must have a value",
+                ))
+            }
             Some(r) if !allowed.contains(&r) => {
                 return Err(AwsError::new(
                     "InvalidParameterValue",
@@ -158,7 +177,12 @@ pub struct TagOut {
 }
 
 pub fn tag_set(tags: &[fulmar_model::Tag]) -> Vec<TagOut> {
-    tags.iter().map(|t| TagOut { key: t.key.clone(), value: t.value.clone() }).collect()
+    tags.iter()
+        .map(|t| TagOut {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        })
+        .collect()
 }
 
 /// `{"return": true}`, the answer of EC2 calls that only succeed or fail.
@@ -178,7 +202,11 @@ pub struct ValueIn<T> {
 }
 
 pub fn missing(param: &str) -> AwsError {
-    AwsError::new("MissingParameter", 400, format!("The request must contain the parameter {param}"))
+    AwsError::new(
+        "MissingParameter",
+        400,
+        format!("The request must contain the parameter {param}"),
+    )
 }
 
 pub fn invalid(message: impl Into<String>) -> AwsError {
@@ -187,7 +215,11 @@ pub fn invalid(message: impl Into<String>) -> AwsError {
 
 /// `<Code>.NotFound` with AWS's wording: `The <what> '<id>' does not exist`.
 pub fn not_found(code: &str, what: &str, id: &str) -> AwsError {
-    AwsError::new(format!("{code}.NotFound"), 400, format!("The {what} '{id}' does not exist"))
+    AwsError::new(
+        format!("{code}.NotFound"),
+        400,
+        format!("The {what} '{id}' does not exist"),
+    )
 }
 
 /// A malformed id of a known kind: `InvalidInstanceID.Malformed` and friends.
@@ -199,7 +231,11 @@ pub fn check_id(id: &str, prefix: &str, code: &str) -> Result<(), AwsError> {
     if ok {
         Ok(())
     } else {
-        Err(AwsError::new(format!("{code}.Malformed"), 400, format!("Invalid id: \"{id}\" (expecting \"{prefix}-...\")")))
+        Err(AwsError::new(
+            format!("{code}.Malformed"),
+            400,
+            format!("Invalid id: \"{id}\" (expecting \"{prefix}-...\")"),
+        ))
     }
 }
 

@@ -7,7 +7,12 @@ use super::invalid;
 
 /// One page of `items` and the token of the next page. `MaxResults` must lie in
 /// `min..=1000`; without it everything is returned at once.
-pub fn page<T>(items: Vec<T>, max_results: Option<i32>, next_token: Option<&str>, min: i32) -> Result<(Vec<T>, Option<String>), AwsError> {
+pub fn page<T>(
+    items: Vec<T>,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+    min: i32,
+) -> Result<(Vec<T>, Option<String>), AwsError> {
     let start = match next_token {
         None | Some("") => 0,
         Some(t) => decode(t).ok_or_else(|| invalid(format!("Invalid value '{t}' for parameter nextToken.")))?,

@@ -23,9 +23,7 @@ use fulmar_model::ec2::{RouteTarget, RulePeer};
 use fulmar_model::insights::{
     ComponentRef, Explanation, PacketHeader, PathHop, PortSpan, RouteRef, SecurityGroupRuleRef,
 };
-use fulmar_model::{
-    Config, Instance, InternetGateway, NetworkInsightsPath, NetworkInterface, RouteTable,
-};
+use fulmar_model::{Config, Instance, InternetGateway, NetworkInsightsPath, NetworkInterface, RouteTable};
 use fulmar_secgroup::{decide, Direction, EndpointSpec, Flow, Rule, Traffic, Verdict, World};
 
 /// The address that stands for "the internet" when a path names no address: any
@@ -58,19 +56,14 @@ pub fn resolve(config: &Config, region: &str, id: &str) -> Option<End> {
     match prefix {
         "i" => {
             let instance = config.instances.get(id).filter(|i| i.region == region)?;
-            let eni = config
-                .network_interfaces
-                .get(&instance.network_interface_id)?;
+            let eni = config.network_interfaces.get(&instance.network_interface_id)?;
             Some(End::Interface {
                 eni: eni.clone(),
                 instance: Some(instance.clone()),
             })
         }
         "eni" => {
-            let eni = config
-                .network_interfaces
-                .get(id)
-                .filter(|n| n.region == region)?;
+            let eni = config.network_interfaces.get(id).filter(|n| n.region == region)?;
             let instance = eni
                 .attachment
                 .as_ref()
@@ -98,23 +91,19 @@ pub fn analyze(config: &Config, path: &NetworkInsightsPath) -> Result<Outcome, S
     let source = resolve(config, &path.region, &path.source)
         .ok_or_else(|| format!("The source {} no longer exists.", path.source))?;
     let destination = match (&path.destination, path.destination_ip) {
-        (Some(id), _) => resolve(config, &path.region, id)
-            .ok_or_else(|| format!("The destination {id} no longer exists."))?,
+        (Some(id), _) => {
+            resolve(config, &path.region, id).ok_or_else(|| format!("The destination {id} no longer exists."))?
+        }
         (None, Some(ip)) => interface_at(config, &source, ip).unwrap_or(End::Address(ip)),
         (None, None) => return Err("The path has no destination.".into()),
     };
     let ports = match (
         path.destination_port,
-        path.filter_at_source
-            .as_ref()
-            .and_then(|f| f.destination_ports),
+        path.filter_at_source.as_ref().and_then(|f| f.destination_ports),
     ) {
         (Some(p), _) => PortSpan { from: p, to: p },
         (None, Some(span)) => span,
-        (None, None) => PortSpan {
-            from: 0,
-            to: 65_535,
-        },
+        (None, None) => PortSpan { from: 0, to: 65_535 },
     };
     let analysis = Analysis::new(config, path, &source, &destination)?;
     let mut first = None;
@@ -166,12 +155,8 @@ impl<'a> Analysis<'a> {
         source: &'a End,
         destination: &'a End,
     ) -> Result<Analysis<'a>, String> {
-        if !matches!(source, End::Interface { .. }) && !matches!(destination, End::Interface { .. })
-        {
-            return Err(
-                "A path from an internet gateway must end at an instance or a network interface."
-                    .into(),
-            );
+        if !matches!(source, End::Interface { .. }) && !matches!(destination, End::Interface { .. }) {
+            return Err("A path from an internet gateway must end at an instance or a network interface.".into());
         }
         let vpc = match (source, destination) {
             (End::Interface { eni, .. }, _) | (_, End::Interface { eni, .. }) => eni.vpc_id.clone(),
@@ -204,15 +189,8 @@ impl<'a> Analysis<'a> {
                     eni: dst,
                     instance: dst_instance,
                 },
-            ) => self.between_interfaces(
-                &mut out,
-                port,
-                (eni, instance.as_ref()),
-                (dst, dst_instance.as_ref()),
-            ),
-            (End::Interface { eni, instance }, _) => {
-                self.to_outside(&mut out, port, eni, instance.as_ref())
-            }
+            ) => self.between_interfaces(&mut out, port, (eni, instance.as_ref()), (dst, dst_instance.as_ref())),
+            (End::Interface { eni, instance }, _) => self.to_outside(&mut out, port, eni, instance.as_ref()),
             (End::Gateway(igw), End::Interface { eni, instance }) => {
                 self.inbound_from_gateway(&mut out, port, igw, eni, instance.as_ref())
             }
@@ -234,12 +212,7 @@ impl<'a> Analysis<'a> {
     fn source_address(&self, eni: &NetworkInterface) -> Ipv4Addr {
         self.path
             .source_ip
-            .or_else(|| {
-                self.path
-                    .filter_at_source
-                    .as_ref()
-                    .and_then(|f| f.source_address)
-            })
+            .or_else(|| self.path.filter_at_source.as_ref().and_then(|f| f.source_address))
             .unwrap_or(eni.private_ip)
     }
 
@@ -268,39 +241,19 @@ impl<'a> Analysis<'a> {
                 .explanations
                 .push(self.no_route(table, src, self.interface_ref(dst))),
         }
-        self.security_groups(
-            out,
-            decision.ingress,
-            Direction::Ingress,
-            dst,
-            from,
-            to,
-            port,
-        );
+        self.security_groups(out, decision.ingress, Direction::Ingress, dst, from, to, port);
         self.arrive(out, dst, dst_instance, &header);
         self.return_hops(out, dst, dst_instance, src, src_instance);
     }
 
-    fn to_outside(
-        &self,
-        out: &mut Outcome,
-        port: u16,
-        src: &NetworkInterface,
-        src_instance: Option<&Arc<Instance>>,
-    ) {
+    fn to_outside(&self, out: &mut Outcome, port: u16, src: &NetworkInterface, src_instance: Option<&Arc<Instance>>) {
         let from = self.source_address(src);
         let given = match self.destination {
             End::Address(a) => Some(*a),
             _ => self.path.destination_ip,
         };
-        let wanted = given.or_else(|| {
-            self.path
-                .filter_at_source
-                .as_ref()
-                .and_then(|f| f.destination_address)
-        });
-        let to =
-            wanted.unwrap_or_else(|| self.internet_address(src, Direction::Egress, from, port));
+        let wanted = given.or_else(|| self.path.filter_at_source.as_ref().and_then(|f| f.destination_address));
+        let to = wanted.unwrap_or_else(|| self.internet_address(src, Direction::Egress, from, port));
         let header = self.header(from, to, port);
         self.leave(out, src, src_instance, &header);
         let decision = decide(
@@ -344,11 +297,7 @@ impl<'a> Analysis<'a> {
                 _ => None,
             };
             let named = target.is_some();
-            let mut e = self.no_route(
-                table,
-                src,
-                target.unwrap_or_else(|| self.interface_ref(src)),
-            );
+            let mut e = self.no_route(table, src, target.unwrap_or_else(|| self.interface_ref(src)));
             if !named {
                 e.destination = None;
                 e.address = Some(to.to_string());
@@ -386,15 +335,11 @@ impl<'a> Analysis<'a> {
         dst: &NetworkInterface,
         dst_instance: Option<&Arc<Instance>>,
     ) {
-        let given = self.path.source_ip.or_else(|| {
-            self.path
-                .filter_at_source
-                .as_ref()
-                .and_then(|f| f.source_address)
-        });
-        let from = given.unwrap_or_else(|| {
-            self.internet_address(dst, Direction::Ingress, dst.private_ip, port)
-        });
+        let given = self
+            .path
+            .source_ip
+            .or_else(|| self.path.filter_at_source.as_ref().and_then(|f| f.source_address));
+        let from = given.unwrap_or_else(|| self.internet_address(dst, Direction::Ingress, dst.private_ip, port));
         let to = dst.private_ip;
         let public = dst
             .public_ip
@@ -429,12 +374,9 @@ impl<'a> Analysis<'a> {
         let table = self.config.route_table_of_subnet(&dst.subnet_id);
         let back = table.and_then(|t| t.route_for(IpAddr::V4(from)).map(|r| (t, r)));
         let return_route = match back {
-            Some((t, r)) if r.target == RouteTarget::Gateway(igw.id.clone()) => {
-                Some(self.route_hop(t, r, dst))
-            }
+            Some((t, r)) if r.target == RouteTarget::Gateway(igw.id.clone()) => Some(self.route_hop(t, r, dst)),
             _ => {
-                out.explanations
-                    .push(self.no_route(table, dst, self.gateway_ref(igw)));
+                out.explanations.push(self.no_route(table, dst, self.gateway_ref(igw)));
                 None
             }
         };
@@ -442,15 +384,7 @@ impl<'a> Analysis<'a> {
             &Flow::new(IpAddr::V4(from), IpAddr::V4(to), self.traffic(port)),
             &self.world,
         );
-        self.security_groups(
-            out,
-            decision.ingress,
-            Direction::Ingress,
-            dst,
-            from,
-            to,
-            port,
-        );
+        self.security_groups(out, decision.ingress, Direction::Ingress, dst, from, to, port);
         let header = self.header(from, to, port);
         self.arrive(out, dst, dst_instance, &header);
         let start = dst_instance
@@ -467,13 +401,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// An internet address the end's rules of `direction` let through, else [`INTERNET`].
-    fn internet_address(
-        &self,
-        eni: &NetworkInterface,
-        direction: Direction,
-        own: Ipv4Addr,
-        port: u16,
-    ) -> Ipv4Addr {
+    fn internet_address(&self, eni: &NetworkInterface, direction: Direction, own: Ipv4Addr, port: u16) -> Ipv4Addr {
         let mut candidates = vec![INTERNET];
         for id in &eni.security_groups {
             let Some(group) = self.world.group(id) else {
@@ -572,9 +500,7 @@ impl<'a> Analysis<'a> {
         };
         out.return_path.push(end(from, from_instance));
         let table = self.config.route_table_of_subnet(&from.subnet_id);
-        if let Some((t, r)) =
-            table.and_then(|t| t.route_for(IpAddr::V4(to.private_ip)).map(|r| (t, r)))
-        {
+        if let Some((t, r)) = table.and_then(|t| t.route_for(IpAddr::V4(to.private_ip)).map(|r| (t, r))) {
             out.return_path.push(self.route_hop(t, r, from));
         }
         out.return_path.push(end(to, to_instance));
@@ -605,11 +531,7 @@ impl<'a> Analysis<'a> {
                 out.forward.push(hop);
             }
             Verdict::Blocked { .. } => {
-                let groups: Vec<ComponentRef> = eni
-                    .security_groups
-                    .iter()
-                    .map(|g| self.group_ref(g))
-                    .collect();
+                let groups: Vec<ComponentRef> = eni.security_groups.iter().map(|g| self.group_ref(g)).collect();
                 let other = match direction {
                     Direction::Egress => to,
                     Direction::Ingress => from,
@@ -625,10 +547,7 @@ impl<'a> Analysis<'a> {
                     vpc: Some(self.vpc_ref(&eni.vpc_id)),
                     addresses: vec![other.to_string()],
                     protocols: vec![self.path.protocol.clone()],
-                    port_ranges: vec![PortSpan {
-                        from: port,
-                        to: port,
-                    }],
+                    port_ranges: vec![PortSpan { from: port, to: port }],
                     ..Explanation::default()
                 });
             }
@@ -652,12 +571,7 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    fn route_hop(
-        &self,
-        table: &RouteTable,
-        route: &fulmar_model::ec2::Route,
-        eni: &NetworkInterface,
-    ) -> PathHop {
+    fn route_hop(&self, table: &RouteTable, route: &fulmar_model::ec2::Route, eni: &NetworkInterface) -> PathHop {
         let mut hop = self.hop(self.table_ref(table));
         hop.vpc = Some(self.vpc_ref(&eni.vpc_id));
         hop.subnet = Some(self.subnet_ref(&eni.subnet_id));
@@ -690,14 +604,8 @@ impl<'a> Analysis<'a> {
                 .filter_at_source
                 .as_ref()
                 .and_then(|f| f.source_ports)
-                .unwrap_or(PortSpan {
-                    from: 0,
-                    to: 65_535,
-                })],
-            destination_ports: vec![PortSpan {
-                from: port,
-                to: port,
-            }],
+                .unwrap_or(PortSpan { from: 0, to: 65_535 })],
+            destination_ports: vec![PortSpan { from: port, to: port }],
         }
     }
 
@@ -716,10 +624,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn arn(&self, kind: &str, id: &str) -> String {
-        format!(
-            "arn:aws:ec2:{}:{}:{kind}/{id}",
-            self.path.region, self.path.owner_id
-        )
+        format!("arn:aws:ec2:{}:{}:{kind}/{id}", self.path.region, self.path.owner_id)
     }
 
     fn component(&self, kind: &str, id: &str, name: Option<String>) -> ComponentRef {
@@ -766,11 +671,7 @@ impl<'a> Analysis<'a> {
 /// repeat across VPCs, so the analysis looks at one).
 fn vpc_world(config: &Config, region: &str, vpc: &str) -> World {
     let mut builder = World::builder();
-    for g in config
-        .security_groups
-        .values()
-        .filter(|g| g.region == region)
-    {
+    for g in config.security_groups.values().filter(|g| g.region == region) {
         builder.group(g);
     }
     for eni in config
@@ -797,14 +698,8 @@ fn rule_ref(rule: &Rule, direction: &str) -> SecurityGroupRuleRef {
     };
     let ports = match protocol.as_str() {
         "tcp" | "udp" | "6" | "17" => Some(PortSpan {
-            from: stored
-                .from_port
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(0),
-            to: stored
-                .to_port
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(65_535),
+            from: stored.from_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+            to: stored.to_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(65_535),
         }),
         _ => None,
     };
@@ -824,9 +719,7 @@ fn rule_ref(rule: &Rule, direction: &str) -> SecurityGroupRuleRef {
 }
 
 fn name_tag(tags: &[fulmar_model::Tag]) -> Option<String> {
-    tags.iter()
-        .find(|t| t.key == "Name")
-        .map(|t| t.value.clone())
+    tags.iter().find(|t| t.key == "Name").map(|t| t.value.clone())
 }
 
 /// RFC 1918, shared (RFC 6598), loopback, link-local and "this network" addresses:

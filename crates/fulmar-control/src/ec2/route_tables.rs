@@ -14,7 +14,9 @@ use fulmar_model::{Config, Kind, RouteTable};
 
 use super::filters::{self, FilterIn};
 use super::paging::page;
-use super::{check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK};
+use super::{
+    check_tag_specs, invalid, missing, not_found, now, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK,
+};
 use crate::{ids, Txn};
 
 fn table(txn: &Txn, id: &str) -> Result<Arc<RouteTable>, AwsError> {
@@ -35,13 +37,28 @@ fn new_table(txn: &mut Txn, vpc_id: &str, main: bool, tags: Vec<fulmar_model::Ta
     let vpc = txn.config.vpcs.get(vpc_id).cloned();
     let mut routes = Vec::new();
     if let Some(v) = &vpc {
-        routes.push(Route { destination: IpNet::V4(v.cidr_block), target: RouteTarget::Local, origin: "CreateRouteTable".into() });
+        routes.push(Route {
+            destination: IpNet::V4(v.cidr_block),
+            target: RouteTarget::Local,
+            origin: "CreateRouteTable".into(),
+        });
         if let Some(v6) = v.ipv6_cidr_block {
-            routes.push(Route { destination: IpNet::V6(v6), target: RouteTarget::Local, origin: "CreateRouteTable".into() });
+            routes.push(Route {
+                destination: IpNet::V6(v6),
+                target: RouteTarget::Local,
+                origin: "CreateRouteTable".into(),
+            });
         }
     }
-    let associations =
-        if main { vec![RouteTableAssociation { id: ids::ec2("rtbassoc"), subnet_id: None, main: true }] } else { Vec::new() };
+    let associations = if main {
+        vec![RouteTableAssociation {
+            id: ids::ec2("rtbassoc"),
+            subnet_id: None,
+            main: true,
+        }]
+    } else {
+        Vec::new()
+    };
     RouteTable {
         id: ids::ec2("rtb"),
         region: txn.region.clone(),
@@ -65,7 +82,11 @@ pub fn create_main(txn: &mut Txn, vpc_id: &str) -> String {
 pub fn add_route(txn: &mut Txn, table_id: &str, destination: IpNet, target: RouteTarget) {
     if let Some(t) = txn.config.route_tables.get(table_id).cloned() {
         let mut t = (*t).clone();
-        t.routes.push(Route { destination, target, origin: "CreateRoute".into() });
+        t.routes.push(Route {
+            destination,
+            target,
+            origin: "CreateRoute".into(),
+        });
         put(txn, t);
     }
 }
@@ -90,11 +111,18 @@ pub fn forget_subnet(txn: &mut Txn, subnet_id: &str) {
 fn route_state(config: &Config, table: &RouteTable, r: &Route) -> &'static str {
     let alive = match &r.target {
         RouteTarget::Local => true,
-        RouteTarget::Gateway(id) => config.internet_gateways.get(id).is_some_and(|g| g.vpc_id.as_deref() == Some(table.vpc_id.as_str())),
-        RouteTarget::NatGateway(id) => {
-            config.nat_gateways.get(id).is_some_and(|n| !matches!(n.state_at(now()), NatGatewayState::Deleting | NatGatewayState::Deleted))
-        }
-        RouteTarget::Instance(id) => config.instances.get(id).is_some_and(|i| i.state_at(now()) == fulmar_model::InstanceState::Running),
+        RouteTarget::Gateway(id) => config
+            .internet_gateways
+            .get(id)
+            .is_some_and(|g| g.vpc_id.as_deref() == Some(table.vpc_id.as_str())),
+        RouteTarget::NatGateway(id) => config
+            .nat_gateways
+            .get(id)
+            .is_some_and(|n| !matches!(n.state_at(now()), NatGatewayState::Deleting | NatGatewayState::Deleted)),
+        RouteTarget::Instance(id) => config
+            .instances
+            .get(id)
+            .is_some_and(|i| i.state_at(now()) == fulmar_model::InstanceState::Running),
         RouteTarget::NetworkInterface(id) => config.network_interfaces.contains_key(id),
     };
     if alive {
@@ -236,7 +264,10 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
     let t = new_table(txn, &vpc_id, false, tags_for(&input.tag_specifications, "route-table"));
     let table = render(&txn.config, &t);
     put(txn, t);
-    Ok(CreateOut { table, client_token: input.client_token })
+    Ok(CreateOut {
+        table,
+        client_token: input.client_token,
+    })
 }
 
 #[derive(Deserialize)]
@@ -269,18 +300,28 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
         .filter(|t| t.region == txn.region && (input.ids.is_empty() || input.ids.contains(&t.id)))
         .filter(|t| {
             filters::matches(&input.filters, &t.tags, |name| {
-                let targets = |f: fn(&RouteTarget) -> Option<String>| t.routes.iter().filter_map(|r| f(&r.target)).collect::<Vec<_>>();
+                let targets = |f: fn(&RouteTarget) -> Option<String>| {
+                    t.routes.iter().filter_map(|r| f(&r.target)).collect::<Vec<_>>()
+                };
                 match name {
                     "route-table-id" => Some(vec![t.id.clone()]),
                     "vpc-id" => Some(vec![t.vpc_id.clone()]),
                     "owner-id" => Some(vec![t.owner_id.clone()]),
                     "association.main" => Some(vec![t.is_main().to_string()]),
-                    "association.subnet-id" => Some(t.associations.iter().filter_map(|a| a.subnet_id.clone()).collect()),
-                    "association.route-table-association-id" => Some(t.associations.iter().map(|a| a.id.clone()).collect()),
-                    "association.route-table-id" => Some(vec![t.id.clone()]),
-                    "route.destination-cidr-block" => {
-                        Some(t.routes.iter().filter(|r| matches!(r.destination, IpNet::V4(_))).map(|r| r.destination.to_string()).collect())
+                    "association.subnet-id" => {
+                        Some(t.associations.iter().filter_map(|a| a.subnet_id.clone()).collect())
                     }
+                    "association.route-table-association-id" => {
+                        Some(t.associations.iter().map(|a| a.id.clone()).collect())
+                    }
+                    "association.route-table-id" => Some(vec![t.id.clone()]),
+                    "route.destination-cidr-block" => Some(
+                        t.routes
+                            .iter()
+                            .filter(|r| matches!(r.destination, IpNet::V4(_)))
+                            .map(|r| r.destination.to_string())
+                            .collect(),
+                    ),
                     "route.gateway-id" => Some(targets(|r| match r {
                         RouteTarget::Local => Some("local".into()),
                         RouteTarget::Gateway(g) => Some(g.clone()),
@@ -335,12 +376,15 @@ pub struct RouteInput {
 
 fn destination(input: &RouteInput) -> Result<IpNet, AwsError> {
     match (&input.destination_cidr_block, &input.destination_ipv6_cidr_block) {
-        (Some(c), _) => c
-            .parse::<ipnet::Ipv4Net>()
-            .map(|n| IpNet::V4(n.trunc()))
-            .map_err(|_| invalid(format!("Value ({c}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block."))),
+        (Some(c), _) => c.parse::<ipnet::Ipv4Net>().map(|n| IpNet::V4(n.trunc())).map_err(|_| {
+            invalid(format!(
+                "Value ({c}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block."
+            ))
+        }),
         (None, Some(c)) => c.parse::<ipnet::Ipv6Net>().map(|n| IpNet::V6(n.trunc())).map_err(|_| {
-            invalid(format!("Value ({c}) for parameter destinationIpv6CidrBlock is invalid. This is not a valid CIDR block."))
+            invalid(format!(
+                "Value ({c}) for parameter destinationIpv6CidrBlock is invalid. This is not a valid CIDR block."
+            ))
         }),
         (None, None) => Err(missing("destinationCidrBlock")),
     }
@@ -349,7 +393,12 @@ fn destination(input: &RouteInput) -> Result<IpNet, AwsError> {
 /// The target a CreateRoute/ReplaceRoute names, checked to exist and to belong to the
 /// table's VPC.
 fn target(txn: &Txn, t: &RouteTable, input: &RouteInput) -> Result<RouteTarget, AwsError> {
-    let different = |id: &str| invalid(format!("route table {} and network gateway {id} belong to different networks", t.id));
+    let different = |id: &str| {
+        invalid(format!(
+            "route table {} and network gateway {id} belong to different networks",
+            t.id
+        ))
+    };
     if let Some(g) = &input.gateway_id {
         if g == "local" {
             return Ok(RouteTarget::Local);
@@ -371,7 +420,13 @@ fn target(txn: &Txn, t: &RouteTable, input: &RouteInput) -> Result<RouteTarget, 
             .nat_gateways
             .get(n)
             .filter(|x| x.region == txn.region)
-            .ok_or_else(|| AwsError::new("InvalidNatGatewayID.NotFound", 400, format!("The natGateway ID '{n}' does not exist")))?;
+            .ok_or_else(|| {
+                AwsError::new(
+                    "InvalidNatGatewayID.NotFound",
+                    400,
+                    format!("The natGateway ID '{n}' does not exist"),
+                )
+            })?;
         if nat.vpc_id != t.vpc_id {
             return Err(different(n));
         }
@@ -399,17 +454,33 @@ pub fn create_route(txn: &mut Txn, input: RouteInput) -> Result<ReturnOut, AwsEr
     let dest = destination(&input)?;
     let target = target(txn, &t, &input)?;
     if t.routes.iter().any(|r| r.destination == dest) {
-        return Err(AwsError::new("RouteAlreadyExists", 400, format!("The route identified by {dest} already exists.")));
+        return Err(AwsError::new(
+            "RouteAlreadyExists",
+            400,
+            format!("The route identified by {dest} already exists."),
+        ));
     }
     let mut t = (*t).clone();
-    t.routes.push(Route { destination: dest, target, origin: "CreateRoute".into() });
+    t.routes.push(Route {
+        destination: dest,
+        target,
+        origin: "CreateRoute".into(),
+    });
     put(txn, t);
     Ok(OK)
 }
 
 fn route_not_found(t: &RouteTable, dest: &IpNet) -> AwsError {
-    let key = if matches!(dest, IpNet::V4(_)) { "destination-cidr-block" } else { "destination-ipv6-cidr-block" };
-    AwsError::new("InvalidRoute.NotFound", 400, format!("no route with {key} {dest} in route table {}", t.id))
+    let key = if matches!(dest, IpNet::V4(_)) {
+        "destination-cidr-block"
+    } else {
+        "destination-ipv6-cidr-block"
+    };
+    AwsError::new(
+        "InvalidRoute.NotFound",
+        400,
+        format!("no route with {key} {dest} in route table {}", t.id),
+    )
 }
 
 pub fn replace_route(txn: &mut Txn, input: RouteInput) -> Result<ReturnOut, AwsError> {
@@ -433,7 +504,10 @@ pub fn delete_route(txn: &mut Txn, input: RouteInput) -> Result<ReturnOut, AwsEr
         return Err(route_not_found(&t, &dest));
     };
     if t.routes[pos].target == RouteTarget::Local {
-        return Err(invalid(format!("cannot remove local route {dest} in route table {}", t.id)));
+        return Err(invalid(format!(
+            "cannot remove local route {dest} in route table {}",
+            t.id
+        )));
     }
     let mut t = (*t).clone();
     t.routes.remove(pos);
@@ -461,20 +535,37 @@ pub fn associate(txn: &mut Txn, input: AssociateInput) -> Result<AssociateOut, A
     let subnet_id = input.subnet_id.ok_or_else(|| missing("subnetId"))?;
     let subnet = super::vpcs::subnet(txn, &subnet_id)?;
     if subnet.vpc_id != t.vpc_id {
-        return Err(invalid(format!("Route table {} and subnet {subnet_id} belong to different networks", t.id)));
+        return Err(invalid(format!(
+            "Route table {} and subnet {subnet_id} belong to different networks",
+            t.id
+        )));
     }
-    if txn.config.route_tables.values().any(|o| o.associations.iter().any(|a| a.subnet_id.as_deref() == Some(subnet_id.as_str()))) {
+    if txn.config.route_tables.values().any(|o| {
+        o.associations
+            .iter()
+            .any(|a| a.subnet_id.as_deref() == Some(subnet_id.as_str()))
+    }) {
         return Err(AwsError::new(
             "Resource.AlreadyAssociated",
             400,
-            format!("the specified association for route table {} conflicts with an existing association", t.id),
+            format!(
+                "the specified association for route table {} conflicts with an existing association",
+                t.id
+            ),
         ));
     }
     let mut t = (*t).clone();
     let id = ids::ec2("rtbassoc");
-    t.associations.push(RouteTableAssociation { id: id.clone(), subnet_id: Some(subnet_id), main: false });
+    t.associations.push(RouteTableAssociation {
+        id: id.clone(),
+        subnet_id: Some(subnet_id),
+        main: false,
+    });
     put(txn, t);
-    Ok(AssociateOut { association_id: id, state: ASSOCIATED })
+    Ok(AssociateOut {
+        association_id: id,
+        state: ASSOCIATED,
+    })
 }
 
 fn association_owner(txn: &Txn, association_id: &str) -> Result<Arc<RouteTable>, AwsError> {
@@ -495,7 +586,10 @@ pub struct DisassociateInput {
 pub fn disassociate(txn: &mut Txn, input: DisassociateInput) -> Result<ReturnOut, AwsError> {
     let t = association_owner(txn, &input.association_id)?;
     if t.associations.iter().any(|a| a.id == input.association_id && a.main) {
-        return Err(invalid(format!("cannot disassociate the main route table association {}", input.association_id)));
+        return Err(invalid(format!(
+            "cannot disassociate the main route table association {}",
+            input.association_id
+        )));
     }
     let mut t = (*t).clone();
     t.associations.retain(|a| a.id != input.association_id);
@@ -524,16 +618,31 @@ pub fn replace_association(txn: &mut Txn, input: ReplaceAssociationInput) -> Res
     let old = association_owner(txn, &input.association_id)?;
     let new = table(txn, &input.route_table_id)?;
     if new.vpc_id != old.vpc_id {
-        return Err(invalid(format!("Route table {} and association {} belong to different networks", new.id, input.association_id)));
+        return Err(invalid(format!(
+            "Route table {} and association {} belong to different networks",
+            new.id, input.association_id
+        )));
     }
     // association_owner found `old` by this very association.
-    let assoc = old.associations.iter().find(|a| a.id == input.association_id).cloned().expect("association of its owner");
+    let assoc = old
+        .associations
+        .iter()
+        .find(|a| a.id == input.association_id)
+        .cloned()
+        .expect("association of its owner");
     let mut old = (*old).clone();
     old.associations.retain(|a| a.id != assoc.id);
     put(txn, old);
     let mut new = (*txn.config.route_tables[&input.route_table_id]).clone();
     let id = ids::ec2("rtbassoc");
-    new.associations.push(RouteTableAssociation { id: id.clone(), subnet_id: assoc.subnet_id, main: assoc.main });
+    new.associations.push(RouteTableAssociation {
+        id: id.clone(),
+        subnet_id: assoc.subnet_id,
+        main: assoc.main,
+    });
     put(txn, new);
-    Ok(ReplaceAssociationOut { association_id: id, state: ASSOCIATED })
+    Ok(ReplaceAssociationOut {
+        association_id: id,
+        state: ASSOCIATED,
+    })
 }

@@ -78,7 +78,9 @@ fn protocol(p: &str) -> Result<String, AwsError> {
         "icmpv6" | "58" => Ok("icmpv6".into()),
         "-1" | "all" => Ok("-1".into()),
         n if n.parse::<u8>().is_ok() => Ok(n.into()),
-        _ => Err(invalid(format!("Invalid value '{p}' for IP protocol. Unknown protocol."))),
+        _ => Err(invalid(format!(
+            "Invalid value '{p}' for IP protocol. Unknown protocol."
+        ))),
     }
 }
 
@@ -88,7 +90,9 @@ fn ports(proto: &str, from: Option<i32>, to: Option<i32>) -> Result<(Option<i32>
     match proto {
         "tcp" | "udp" => {
             let (Some(f), Some(t)) = (from, to) else {
-                return Err(invalid("Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange."));
+                return Err(invalid(
+                    "Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange.",
+                ));
             };
             if !(0..=65535).contains(&f) || !(0..=65535).contains(&t) || f > t {
                 return Err(invalid(format!("Invalid port range: from {f} to {t}")));
@@ -116,11 +120,20 @@ fn peer_text(peer: &RulePeer) -> String {
 }
 
 /// A group referenced as a rule's peer: it exists, in the group's VPC.
-fn referenced_group(txn: &Txn, group: &SecurityGroup, id: Option<String>, name: Option<String>) -> Result<String, AwsError> {
+fn referenced_group(
+    txn: &Txn,
+    group: &SecurityGroup,
+    id: Option<String>,
+    name: Option<String>,
+) -> Result<String, AwsError> {
     let found = match (id, name) {
-        (Some(id), _) => {
-            txn.config.security_groups.get(&id).filter(|g| g.region == txn.region).cloned().ok_or_else(|| group_not_found(&id))?
-        }
+        (Some(id), _) => txn
+            .config
+            .security_groups
+            .get(&id)
+            .filter(|g| g.region == txn.region)
+            .cloned()
+            .ok_or_else(|| group_not_found(&id))?,
         (None, Some(name)) => txn
             .config
             .security_groups
@@ -134,7 +147,10 @@ fn referenced_group(txn: &Txn, group: &SecurityGroup, id: Option<String>, name: 
         return Err(AwsError::new(
             "InvalidGroup.NotFound",
             400,
-            format!("You have specified two resources that belong to different networks: {}", found.id),
+            format!(
+                "You have specified two resources that belong to different networks: {}",
+                found.id
+            ),
         ));
     }
     Ok(found.id.clone())
@@ -148,16 +164,28 @@ fn expand(txn: &Txn, group: &SecurityGroup, perms: Vec<PermissionIn>) -> Result<
         let (from, to) = ports(&proto, p.from_port, p.to_port)?;
         let mut peers: Vec<(RulePeer, Option<String>)> = Vec::new();
         for r in p.ip_ranges {
-            let net: ipnet::Ipv4Net = r.cidr_ip.parse().map_err(|_| invalid(format!("CIDR block {} is malformed", r.cidr_ip)))?;
+            let net: ipnet::Ipv4Net = r
+                .cidr_ip
+                .parse()
+                .map_err(|_| invalid(format!("CIDR block {} is malformed", r.cidr_ip)))?;
             peers.push((RulePeer::Cidr(IpNet::V4(net.trunc())), r.description));
         }
         for r in p.ipv6_ranges {
-            let net: ipnet::Ipv6Net = r.cidr_ipv6.parse().map_err(|_| invalid(format!("CIDR block {} is malformed", r.cidr_ipv6)))?;
+            let net: ipnet::Ipv6Net = r
+                .cidr_ipv6
+                .parse()
+                .map_err(|_| invalid(format!("CIDR block {} is malformed", r.cidr_ipv6)))?;
             peers.push((RulePeer::Cidr(IpNet::V6(net.trunc())), r.description));
         }
         for g in p.user_id_group_pairs {
             let gid = referenced_group(txn, group, g.group_id, g.group_name)?;
-            peers.push((RulePeer::Group { group_id: gid, user_id: g.user_id.unwrap_or_else(|| txn.account().to_string()) }, g.description));
+            peers.push((
+                RulePeer::Group {
+                    group_id: gid,
+                    user_id: g.user_id.unwrap_or_else(|| txn.account().to_string()),
+                },
+                g.description,
+            ));
         }
         for pl in p.prefix_list_ids {
             peers.push((RulePeer::PrefixList(pl.prefix_list_id), pl.description));
@@ -166,7 +194,14 @@ fn expand(txn: &Txn, group: &SecurityGroup, perms: Vec<PermissionIn>) -> Result<
             return Err(missing("ipRanges or groups"));
         }
         for (peer, description) in peers {
-            out.push(SecurityGroupRule { id: String::new(), ip_protocol: proto.clone(), from_port: from, to_port: to, peer, description });
+            out.push(SecurityGroupRule {
+                id: String::new(),
+                ip_protocol: proto.clone(),
+                from_port: from,
+                to_port: to,
+                peer,
+                description,
+            });
         }
     }
     Ok(out)
@@ -190,7 +225,11 @@ fn duplicate(r: &SecurityGroupRule) -> AwsError {
         format!(
             "the specified rule \"peer: {}, {}, from port: {}, to port: {}, ALLOW\" already exists",
             peer_text(&r.peer),
-            if r.ip_protocol == "-1" { "ALL".to_string() } else { r.ip_protocol.to_uppercase() },
+            if r.ip_protocol == "-1" {
+                "ALL".to_string()
+            } else {
+                r.ip_protocol.to_uppercase()
+            },
             r.from_port.unwrap_or(-1),
             r.to_port.unwrap_or(-1)
         ),
@@ -198,11 +237,19 @@ fn duplicate(r: &SecurityGroupRule) -> AwsError {
 }
 
 fn permission_not_found() -> AwsError {
-    AwsError::new("InvalidPermission.NotFound", 400, "The specified rule does not exist in this security group.")
+    AwsError::new(
+        "InvalidPermission.NotFound",
+        400,
+        "The specified rule does not exist in this security group.",
+    )
 }
 
 fn rule_id_not_found(id: &str) -> AwsError {
-    AwsError::new("InvalidSecurityGroupRuleId.NotFound", 400, format!("The security group rule ID '{id}' does not exist"))
+    AwsError::new(
+        "InvalidSecurityGroupRuleId.NotFound",
+        400,
+        format!("The security group rule ID '{id}' does not exist"),
+    )
 }
 
 fn put(txn: &mut Txn, g: SecurityGroup) {
@@ -268,7 +315,10 @@ fn render_rule(g: &SecurityGroup, r: &SecurityGroupRule, is_egress: bool) -> Rul
             _ => None,
         },
         referenced: match &r.peer {
-            RulePeer::Group { group_id, user_id } => Some(ReferencedOut { group_id: group_id.clone(), user_id: user_id.clone() }),
+            RulePeer::Group { group_id, user_id } => Some(ReferencedOut {
+                group_id: group_id.clone(),
+                user_id: user_id.clone(),
+            }),
             _ => None,
         },
         prefix_list_id: match &r.peer {
@@ -304,12 +354,24 @@ impl AuthorizeInput {
                 ip_protocol: self.ip_protocol.or(Some("-1".into())),
                 from_port: self.from_port,
                 to_port: self.to_port,
-                ip_ranges: self.cidr_ip.into_iter().map(|c| IpRangeIn { cidr_ip: c, description: None }).collect(),
+                ip_ranges: self
+                    .cidr_ip
+                    .into_iter()
+                    .map(|c| IpRangeIn {
+                        cidr_ip: c,
+                        description: None,
+                    })
+                    .collect(),
                 ipv6_ranges: Vec::new(),
                 user_id_group_pairs: self
                     .source_security_group_name
                     .into_iter()
-                    .map(|n| GroupPairIn { group_id: None, group_name: Some(n), user_id: None, description: None })
+                    .map(|n| GroupPairIn {
+                        group_id: None,
+                        group_name: Some(n),
+                        user_id: None,
+                        description: None,
+                    })
                     .collect(),
                 prefix_list_ids: Vec::new(),
             });
@@ -346,7 +408,12 @@ fn authorize(txn: &mut Txn, input: AuthorizeInput, egress: bool) -> Result<Autho
     let list = if egress { &mut g.egress } else { &mut g.ingress };
     list.extend(added.iter().cloned());
     for v6 in [false, true] {
-        if list.iter().filter(|r| matches!(r.peer, RulePeer::Cidr(IpNet::V6(_))) == v6).count() > MAX_RULES {
+        if list
+            .iter()
+            .filter(|r| matches!(r.peer, RulePeer::Cidr(IpNet::V6(_))) == v6)
+            .count()
+            > MAX_RULES
+        {
             return Err(AwsError::new(
                 "RulesPerSecurityGroupLimitExceeded",
                 400,
@@ -438,7 +505,10 @@ fn revoke(txn: &mut Txn, input: RevokeInput, egress: bool) -> Result<RevokeOut, 
     let list = if egress { &mut g.egress } else { &mut g.ingress };
     let mut gone: Vec<SecurityGroupRule> = Vec::new();
     for id in &rule_ids {
-        let pos = list.iter().position(|r| &r.id == id).ok_or_else(|| rule_id_not_found(id))?;
+        let pos = list
+            .iter()
+            .position(|r| &r.id == id)
+            .ok_or_else(|| rule_id_not_found(id))?;
         gone.push(list.remove(pos));
     }
     let wanted = expand(txn, &group, perms)?;
@@ -500,10 +570,20 @@ pub struct DescribeRulesOut {
 }
 
 pub fn describe_rules(txn: &mut Txn, input: DescribeRulesInput) -> Result<DescribeRulesOut, AwsError> {
-    let groups: Vec<&Arc<SecurityGroup>> = txn.config.security_groups.values().filter(|g| g.region == txn.region).collect();
+    let groups: Vec<&Arc<SecurityGroup>> = txn
+        .config
+        .security_groups
+        .values()
+        .filter(|g| g.region == txn.region)
+        .collect();
     let all_rules: Vec<(&SecurityGroup, &SecurityGroupRule, bool)> = groups
         .iter()
-        .flat_map(|g| g.ingress.iter().map(move |r| (&***g, r, false)).chain(g.egress.iter().map(move |r| (&***g, r, true))))
+        .flat_map(|g| {
+            g.ingress
+                .iter()
+                .map(move |r| (&***g, r, false))
+                .chain(g.egress.iter().map(move |r| (&***g, r, true)))
+        })
         .collect();
     for id in &input.rule_ids {
         if !all_rules.iter().any(|(_, r, _)| &r.id == id) {
@@ -567,22 +647,46 @@ pub fn modify_rules(txn: &mut Txn, input: ModifyRulesInput) -> Result<ReturnOut,
             ip_protocol: req.ip_protocol,
             from_port: req.from_port,
             to_port: req.to_port,
-            ip_ranges: req.cidr_ipv4.into_iter().map(|c| IpRangeIn { cidr_ip: c, description: req.description.clone() }).collect(),
-            ipv6_ranges: req.cidr_ipv6.into_iter().map(|c| Ipv6RangeIn { cidr_ipv6: c, description: req.description.clone() }).collect(),
+            ip_ranges: req
+                .cidr_ipv4
+                .into_iter()
+                .map(|c| IpRangeIn {
+                    cidr_ip: c,
+                    description: req.description.clone(),
+                })
+                .collect(),
+            ipv6_ranges: req
+                .cidr_ipv6
+                .into_iter()
+                .map(|c| Ipv6RangeIn {
+                    cidr_ipv6: c,
+                    description: req.description.clone(),
+                })
+                .collect(),
             user_id_group_pairs: req
                 .referenced_group_id
                 .into_iter()
-                .map(|id| GroupPairIn { group_id: Some(id), group_name: None, user_id: None, description: req.description.clone() })
+                .map(|id| GroupPairIn {
+                    group_id: Some(id),
+                    group_name: None,
+                    user_id: None,
+                    description: req.description.clone(),
+                })
                 .collect(),
             prefix_list_ids: req
                 .prefix_list_id
                 .into_iter()
-                .map(|p| PrefixListIn { prefix_list_id: p, description: req.description.clone() })
+                .map(|p| PrefixListIn {
+                    prefix_list_id: p,
+                    description: req.description.clone(),
+                })
                 .collect(),
         };
         let mut new = expand(txn, &g, vec![perm])?;
         if new.len() != 1 {
-            return Err(invalid("A security group rule must have exactly one source or destination."));
+            return Err(invalid(
+                "A security group rule must have exactly one source or destination.",
+            ));
         }
         let mut rule = new.remove(0);
         rule.id = u.security_group_rule_id.clone();
@@ -622,11 +726,17 @@ fn update_descriptions(txn: &mut Txn, input: UpdateDescriptionsInput, egress: bo
     let mut g = (*group).clone();
     let list = if egress { &mut g.egress } else { &mut g.ingress };
     for d in input.rule_descriptions {
-        let r = list.iter_mut().find(|r| r.id == d.security_group_rule_id).ok_or_else(|| rule_id_not_found(&d.security_group_rule_id))?;
+        let r = list
+            .iter_mut()
+            .find(|r| r.id == d.security_group_rule_id)
+            .ok_or_else(|| rule_id_not_found(&d.security_group_rule_id))?;
         r.description = d.description;
     }
     for w in wanted {
-        let r = list.iter_mut().find(|r| same_rule(r, &w)).ok_or_else(permission_not_found)?;
+        let r = list
+            .iter_mut()
+            .find(|r| same_rule(r, &w))
+            .ok_or_else(permission_not_found)?;
         r.description = w.description;
     }
     put(txn, g);

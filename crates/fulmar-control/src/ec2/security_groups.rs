@@ -16,7 +16,11 @@ use crate::ids;
 use crate::Txn;
 
 pub fn group_not_found(id: &str) -> AwsError {
-    AwsError::new("InvalidGroup.NotFound", 400, format!("The security group '{id}' does not exist"))
+    AwsError::new(
+        "InvalidGroup.NotFound",
+        400,
+        format!("The security group '{id}' does not exist"),
+    )
 }
 
 /// The egress rules of a new group: all traffic to 0.0.0.0/0, and to ::/0 in a VPC
@@ -56,7 +60,10 @@ pub fn create_default_group(txn: &mut Txn, vpc_id: &str) {
             ip_protocol: "-1".into(),
             from_port: None,
             to_port: None,
-            peer: RulePeer::Group { group_id: id.clone(), user_id: txn.account().to_string() },
+            peer: RulePeer::Group {
+                group_id: id.clone(),
+                user_id: txn.account().to_string(),
+            },
             description: None,
         }],
         egress: allow_all_egress(txn, vpc_id),
@@ -68,7 +75,11 @@ pub fn create_default_group(txn: &mut Txn, vpc_id: &str) {
 
 /// The id of a VPC's `default` group.
 pub fn default_group_of(txn: &Txn, vpc_id: &str) -> Option<String> {
-    txn.config.security_groups.values().find(|g| g.vpc_id == vpc_id && g.name == "default").map(|g| g.id.clone())
+    txn.config
+        .security_groups
+        .values()
+        .find(|g| g.vpc_id == vpc_id && g.name == "default")
+        .map(|g| g.id.clone())
 }
 
 #[derive(Deserialize)]
@@ -92,16 +103,33 @@ pub struct CreateOut {
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> {
-    let name =
-        input.group_name.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupName"))?;
-    let description = input
-        .group_description
-        .ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter groupDescription"))?;
+    let name = input.group_name.ok_or_else(|| {
+        AwsError::new(
+            "MissingParameter",
+            400,
+            "The request must contain the parameter groupName",
+        )
+    })?;
+    let description = input.group_description.ok_or_else(|| {
+        AwsError::new(
+            "MissingParameter",
+            400,
+            "The request must contain the parameter groupDescription",
+        )
+    })?;
     if name.is_empty() || name.len() > 255 {
-        return Err(AwsError::new("InvalidParameterValue", 400, "Group name must be between 1 and 255 characters"));
+        return Err(AwsError::new(
+            "InvalidParameterValue",
+            400,
+            "Group name must be between 1 and 255 characters",
+        ));
     }
     if name.starts_with("sg-") {
-        return Err(AwsError::new("InvalidParameterValue", 400, "Group names may not be in the format sg-*"));
+        return Err(AwsError::new(
+            "InvalidParameterValue",
+            400,
+            "Group names may not be in the format sg-*",
+        ));
     }
     let vpc_id = match input.vpc_id {
         Some(v) => v,
@@ -114,10 +142,23 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
             .ok_or_else(|| AwsError::new("VPCIdNotSpecified", 400, "No default VPC for this user"))?,
     };
     if !txn.config.vpcs.get(&vpc_id).is_some_and(|v| v.region == txn.region) {
-        return Err(AwsError::new("InvalidVpcID.NotFound", 400, format!("The vpc ID '{vpc_id}' does not exist")));
+        return Err(AwsError::new(
+            "InvalidVpcID.NotFound",
+            400,
+            format!("The vpc ID '{vpc_id}' does not exist"),
+        ));
     }
-    if txn.config.security_groups.values().any(|g| g.vpc_id == vpc_id && g.name == name) {
-        return Err(AwsError::new("InvalidGroup.Duplicate", 400, format!("The security group '{name}' already exists for VPC '{vpc_id}'")));
+    if txn
+        .config
+        .security_groups
+        .values()
+        .any(|g| g.vpc_id == vpc_id && g.name == name)
+    {
+        return Err(AwsError::new(
+            "InvalidGroup.Duplicate",
+            400,
+            format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
+        ));
     }
     super::check_tag_specs(&input.tag_specifications, &["security-group"])?;
     let group = SecurityGroup {
@@ -131,7 +172,11 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
         ingress: Vec::new(),
         tags: tags_for(&input.tag_specifications, "security-group"),
     };
-    let out = CreateOut { ok: true, group_id: group.id.clone(), tags: tag_set(&group.tags) };
+    let out = CreateOut {
+        ok: true,
+        group_id: group.id.clone(),
+        tags: tag_set(&group.tags),
+    };
     txn.touch(Kind::SecurityGroup, &group.id);
     txn.config.security_groups.insert(group.id.clone(), Arc::new(group));
     Ok(out)
@@ -193,7 +238,10 @@ struct PrefixListOut {
 fn permissions(rules: &[SecurityGroupRule]) -> Vec<PermissionOut> {
     let mut out: Vec<PermissionOut> = Vec::new();
     for r in rules {
-        let idx = match out.iter().position(|p| p.ip_protocol == r.ip_protocol && p.from_port == r.from_port && p.to_port == r.to_port) {
+        let idx = match out
+            .iter()
+            .position(|p| p.ip_protocol == r.ip_protocol && p.from_port == r.from_port && p.to_port == r.to_port)
+        {
             Some(i) => i,
             None => {
                 out.push(PermissionOut {
@@ -211,12 +259,23 @@ fn permissions(rules: &[SecurityGroupRule]) -> Vec<PermissionOut> {
         let p = &mut out[idx];
         let description = r.description.clone();
         match &r.peer {
-            RulePeer::Cidr(IpNet::V4(n)) => p.ip_ranges.push(RangeOut { cidr_ip: n.to_string(), description }),
-            RulePeer::Cidr(IpNet::V6(n)) => p.ipv6_ranges.push(Range6Out { cidr_ipv6: n.to_string(), description }),
-            RulePeer::Group { group_id, user_id } => {
-                p.groups.push(GroupPairOut { group_id: group_id.clone(), user_id: user_id.clone(), description })
-            }
-            RulePeer::PrefixList(id) => p.prefix_list_ids.push(PrefixListOut { prefix_list_id: id.clone(), description }),
+            RulePeer::Cidr(IpNet::V4(n)) => p.ip_ranges.push(RangeOut {
+                cidr_ip: n.to_string(),
+                description,
+            }),
+            RulePeer::Cidr(IpNet::V6(n)) => p.ipv6_ranges.push(Range6Out {
+                cidr_ipv6: n.to_string(),
+                description,
+            }),
+            RulePeer::Group { group_id, user_id } => p.groups.push(GroupPairOut {
+                group_id: group_id.clone(),
+                user_id: user_id.clone(),
+                description,
+            }),
+            RulePeer::PrefixList(id) => p.prefix_list_ids.push(PrefixListOut {
+                prefix_list_id: id.clone(),
+                description,
+            }),
         }
     }
     out
@@ -364,17 +423,31 @@ pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<super::ReturnOut, Aws
         return Err(AwsError::new(
             "CannotDelete",
             400,
-            format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", group.id),
+            format!(
+                "the specified group: \"{}\" name: \"default\" cannot be deleted by a user",
+                group.id
+            ),
         ));
     }
-    let used_by_lb = txn.config.load_balancers.values().any(|lb| lb.security_groups.contains(&group.id))
+    let used_by_lb = txn
+        .config
+        .load_balancers
+        .values()
+        .any(|lb| lb.security_groups.contains(&group.id))
         || txn.config.interfaces_in_group(&group.id).next().is_some();
     let referenced = txn.config.security_groups.values().any(|g| {
         g.id != group.id
-            && g.ingress.iter().chain(&g.egress).any(|r| matches!(&r.peer, RulePeer::Group { group_id, .. } if *group_id == group.id))
+            && g.ingress
+                .iter()
+                .chain(&g.egress)
+                .any(|r| matches!(&r.peer, RulePeer::Group { group_id, .. } if *group_id == group.id))
     });
     if used_by_lb || referenced {
-        return Err(AwsError::new("DependencyViolation", 400, format!("resource {} has a dependent object", group.id)));
+        return Err(AwsError::new(
+            "DependencyViolation",
+            400,
+            format!("resource {} has a dependent object", group.id),
+        ));
     }
     txn.config.security_groups.remove(&group.id);
     txn.touch(Kind::SecurityGroup, &group.id);
@@ -383,11 +456,20 @@ pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<super::ReturnOut, Aws
 
 pub fn find_group(txn: &Txn, id: Option<String>, name: Option<String>) -> Result<Arc<SecurityGroup>, AwsError> {
     match (id, name) {
-        (Some(id), _) => {
-            txn.config.security_groups.get(&id).filter(|g| g.region == txn.region).cloned().ok_or_else(|| group_not_found(&id))
-        }
+        (Some(id), _) => txn
+            .config
+            .security_groups
+            .get(&id)
+            .filter(|g| g.region == txn.region)
+            .cloned()
+            .ok_or_else(|| group_not_found(&id)),
         (None, Some(name)) => {
-            let default_vpc = txn.config.vpcs.values().find(|v| v.is_default && v.region == txn.region).map(|v| v.id.clone());
+            let default_vpc = txn
+                .config
+                .vpcs
+                .values()
+                .find(|v| v.is_default && v.region == txn.region)
+                .map(|v| v.id.clone());
             txn.config
                 .security_groups
                 .values()
@@ -395,6 +477,10 @@ pub fn find_group(txn: &Txn, id: Option<String>, name: Option<String>) -> Result
                 .cloned()
                 .ok_or_else(|| group_not_found(&name))
         }
-        (None, None) => Err(AwsError::new("MissingParameter", 400, "The request must contain the parameter groupId or groupName")),
+        (None, None) => Err(AwsError::new(
+            "MissingParameter",
+            400,
+            "The request must contain the parameter groupId or groupName",
+        )),
     }
 }

@@ -39,11 +39,18 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str)> {
 
 /// Apply `edit` to the tags of resource `id`.
 fn edit_tags(txn: &mut Txn, id: &str, edit: &dyn Fn(&mut Vec<Tag>) -> Result<(), AwsError>) -> Result<(), AwsError> {
-    let (_, code) = kind_of(id).ok_or_else(|| AwsError::new("InvalidID", 400, format!("The ID '{id}' is not valid")))?;
+    let (_, code) =
+        kind_of(id).ok_or_else(|| AwsError::new("InvalidID", 400, format!("The ID '{id}' is not valid")))?;
     let not_found = || AwsError::new(format!("{code}.NotFound"), 400, format!("The ID '{id}' does not exist"));
     macro_rules! edit {
         ($map:ident, $kind:expr) => {{
-            let r = txn.config.$map.get(id).filter(|r| r.region == txn.region).cloned().ok_or_else(not_found)?;
+            let r = txn
+                .config
+                .$map
+                .get(id)
+                .filter(|r| r.region == txn.region)
+                .cloned()
+                .ok_or_else(not_found)?;
             let mut r = (*r).clone();
             edit(&mut r.tags)?;
             txn.touch($kind, id);
@@ -130,13 +137,21 @@ pub fn delete_tags(txn: &mut Txn, input: TagsInput) -> Result<ReturnOut, AwsErro
     if input.resources.is_empty() {
         return Err(missing("resourceIdSet"));
     }
-    let remove: Vec<(String, Option<String>)> = input.tags.into_iter().filter_map(|t| t.key.map(|k| (k, t.value))).collect();
+    let remove: Vec<(String, Option<String>)> = input
+        .tags
+        .into_iter()
+        .filter_map(|t| t.key.map(|k| (k, t.value)))
+        .collect();
     for id in &input.resources {
         edit_tags(txn, id, &|tags| {
             if remove.is_empty() {
                 tags.clear();
             } else {
-                tags.retain(|t| !remove.iter().any(|(k, v)| *k == t.key && v.as_ref().is_none_or(|v| *v == t.value)));
+                tags.retain(|t| {
+                    !remove
+                        .iter()
+                        .any(|(k, v)| *k == t.key && v.as_ref().is_none_or(|v| *v == t.value))
+                });
             }
             Ok(())
         })?;
@@ -177,7 +192,12 @@ pub fn describe_tags(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut,
     let mut all: Vec<(String, &Vec<Tag>)> = Vec::new();
     macro_rules! collect {
         ($map:ident) => {
-            all.extend(c.$map.iter().filter(|(_, v)| &v.region == r).map(|(id, v)| (id.clone(), &v.tags)))
+            all.extend(
+                c.$map
+                    .iter()
+                    .filter(|(_, v)| &v.region == r)
+                    .map(|(id, v)| (id.clone(), &v.tags)),
+            )
         };
     }
     collect!(vpcs);
@@ -195,7 +215,9 @@ pub fn describe_tags(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut,
     collect!(network_insights_analyses);
     let mut out = Vec::new();
     for (id, tags) in all {
-        let Some((resource_type, _)) = kind_of(&id) else { continue };
+        let Some((resource_type, _)) = kind_of(&id) else {
+            continue;
+        };
         for t in tags {
             let keep = filters::matches(&input.filters, &[], |name| match name {
                 "key" => Some(vec![t.key.clone()]),
@@ -205,7 +227,12 @@ pub fn describe_tags(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut,
                 _ => None,
             });
             if keep {
-                out.push(TagDescriptionOut { resource_id: id.clone(), resource_type, key: t.key.clone(), value: t.value.clone() });
+                out.push(TagDescriptionOut {
+                    resource_id: id.clone(),
+                    resource_type,
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                });
             }
         }
     }

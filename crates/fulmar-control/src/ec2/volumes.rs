@@ -19,7 +19,12 @@ pub fn put(txn: &mut Txn, v: Volume) {
 }
 
 fn volume(txn: &Txn, id: &str) -> Result<Arc<Volume>, AwsError> {
-    txn.config.volumes.get(id).filter(|v| v.region == txn.region).cloned().ok_or_else(|| not_found("InvalidVolume", "volume", id))
+    txn.config
+        .volumes
+        .get(id)
+        .filter(|v| v.region == txn.region)
+        .cloned()
+        .ok_or_else(|| not_found("InvalidVolume", "volume", id))
 }
 
 #[derive(Deserialize)]
@@ -116,7 +121,9 @@ pub fn describe_volumes(txn: &mut Txn, input: DescribeInput) -> Result<DescribeO
                 "attachment.instance-id" => Some(a.map(|a| a.instance_id.clone()).into_iter().collect()),
                 "attachment.device" => Some(a.map(|a| a.device.clone()).into_iter().collect()),
                 "attachment.status" => Some(a.map(|_| "attached".to_string()).into_iter().collect()),
-                "attachment.delete-on-termination" => Some(a.map(|a| a.delete_on_termination.to_string()).into_iter().collect()),
+                "attachment.delete-on-termination" => {
+                    Some(a.map(|a| a.delete_on_termination.to_string()).into_iter().collect())
+                }
                 _ => None,
             })
         })
@@ -159,7 +166,11 @@ pub struct DeleteInput {
 pub fn delete_volume(txn: &mut Txn, input: DeleteInput) -> Result<ReturnOut, AwsError> {
     let v = volume(txn, &input.volume_id)?;
     if let Some(a) = &v.attachment {
-        return Err(AwsError::new("VolumeInUse", 400, format!("Volume {} is currently attached to {}", v.id, a.instance_id)));
+        return Err(AwsError::new(
+            "VolumeInUse",
+            400,
+            format!("Volume {} is currently attached to {}", v.id, a.instance_id),
+        ));
     }
     txn.config.volumes.remove(&v.id);
     txn.touch(Kind::Volume, &v.id);

@@ -15,7 +15,11 @@ use crate::Txn;
 
 /// The Availability Zones of a region: six in us-east-1, three elsewhere.
 pub fn zones(region: &str) -> Vec<String> {
-    let letters: &[char] = if region == "us-east-1" { &['a', 'b', 'c', 'd', 'e', 'f'] } else { &['a', 'b', 'c'] };
+    let letters: &[char] = if region == "us-east-1" {
+        &['a', 'b', 'c', 'd', 'e', 'f']
+    } else {
+        &['a', 'b', 'c']
+    };
     letters.iter().map(|l| format!("{region}{l}")).collect()
 }
 
@@ -33,11 +37,19 @@ fn zone_id(region: &str, zone: &str) -> String {
 }
 
 fn vpc_not_found(id: &str) -> AwsError {
-    AwsError::new("InvalidVpcID.NotFound", 400, format!("The vpc ID '{id}' does not exist"))
+    AwsError::new(
+        "InvalidVpcID.NotFound",
+        400,
+        format!("The vpc ID '{id}' does not exist"),
+    )
 }
 
 fn subnet_not_found(id: &str) -> AwsError {
-    AwsError::new("InvalidSubnetID.NotFound", 400, format!("The subnet ID '{id}' does not exist"))
+    AwsError::new(
+        "InvalidSubnetID.NotFound",
+        400,
+        format!("The subnet ID '{id}' does not exist"),
+    )
 }
 
 /// Create the region's default VPC (172.31.0.0/16, a /20 default subnet per zone,
@@ -83,7 +95,12 @@ pub fn ensure_default_vpc(txn: &mut Txn) {
     // sending 0.0.0.0/0 to it.
     let igw = super::gateways::new_igw(txn, Some(vpc_id.clone()), Vec::new());
     let rtb = super::route_tables::create_main(txn, &vpc_id);
-    super::route_tables::add_route(txn, &rtb, "0.0.0.0/0".parse().expect("literal CIDR"), fulmar_model::ec2::RouteTarget::Gateway(igw));
+    super::route_tables::add_route(
+        txn,
+        &rtb,
+        "0.0.0.0/0".parse().expect("literal CIDR"),
+        fulmar_model::ec2::RouteTarget::Gateway(igw),
+    );
 }
 
 #[derive(Deserialize)]
@@ -183,7 +200,13 @@ pub struct CreateVpcOut {
 }
 
 pub fn create_vpc(txn: &mut Txn, input: CreateVpcInput) -> Result<CreateVpcOut, AwsError> {
-    let raw = input.cidr_block.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter cidrBlock"))?;
+    let raw = input.cidr_block.ok_or_else(|| {
+        AwsError::new(
+            "MissingParameter",
+            400,
+            "The request must contain the parameter cidrBlock",
+        )
+    })?;
     let cidr: Ipv4Net = raw.parse().map_err(|_| {
         AwsError::new(
             "InvalidParameterValue",
@@ -192,7 +215,11 @@ pub fn create_vpc(txn: &mut Txn, input: CreateVpcInput) -> Result<CreateVpcOut, 
         )
     })?;
     if !(16..=28).contains(&cidr.prefix_len()) {
-        return Err(AwsError::new("InvalidVpc.Range", 400, format!("The CIDR '{raw}' is invalid.")));
+        return Err(AwsError::new(
+            "InvalidVpc.Range",
+            400,
+            format!("The CIDR '{raw}' is invalid."),
+        ));
     }
     let vpc = Vpc {
         id: ids::ec2("vpc"),
@@ -202,7 +229,10 @@ pub fn create_vpc(txn: &mut Txn, input: CreateVpcInput) -> Result<CreateVpcOut, 
         instance_tenancy: input.instance_tenancy.unwrap_or_else(|| "default".into()),
         owner_id: txn.account().to_string(),
         tags: tags_for(&input.tag_specifications, "vpc"),
-        ipv6_cidr_block: input.amazon_provided_ipv6_cidr_block.unwrap_or(false).then(amazon_ipv6_block),
+        ipv6_cidr_block: input
+            .amazon_provided_ipv6_cidr_block
+            .unwrap_or(false)
+            .then(amazon_ipv6_block),
     };
     let out = render_vpc(&vpc);
     let id = vpc.id.clone();
@@ -270,15 +300,32 @@ pub struct DeleteVpcInput {
 }
 
 pub fn delete_vpc(txn: &mut Txn, input: DeleteVpcInput) -> Result<ReturnOut, AwsError> {
-    if !txn.config.vpcs.get(&input.vpc_id).is_some_and(|v| v.region == txn.region) {
+    if !txn
+        .config
+        .vpcs
+        .get(&input.vpc_id)
+        .is_some_and(|v| v.region == txn.region)
+    {
         return Err(vpc_not_found(&input.vpc_id));
     }
     let vpc_id = input.vpc_id.as_str();
     let in_use = txn.config.subnets.values().any(|s| s.vpc_id == vpc_id)
-        || txn.config.security_groups.values().any(|g| g.vpc_id == vpc_id && g.name != "default")
+        || txn
+            .config
+            .security_groups
+            .values()
+            .any(|g| g.vpc_id == vpc_id && g.name != "default")
         || txn.config.load_balancers.values().any(|l| l.vpc_id == vpc_id)
-        || txn.config.internet_gateways.values().any(|g| g.vpc_id.as_deref() == Some(vpc_id))
-        || txn.config.route_tables.values().any(|t| t.vpc_id == vpc_id && !t.is_main())
+        || txn
+            .config
+            .internet_gateways
+            .values()
+            .any(|g| g.vpc_id.as_deref() == Some(vpc_id))
+        || txn
+            .config
+            .route_tables
+            .values()
+            .any(|t| t.vpc_id == vpc_id && !t.is_main())
         || txn.config.network_interfaces.values().any(|n| n.vpc_id == vpc_id);
     if in_use {
         return Err(AwsError::new(
@@ -287,12 +334,24 @@ pub fn delete_vpc(txn: &mut Txn, input: DeleteVpcInput) -> Result<ReturnOut, Aws
             format!("The vpc '{}' has dependencies and cannot be deleted.", input.vpc_id),
         ));
     }
-    let groups: Vec<String> = txn.config.security_groups.values().filter(|g| g.vpc_id == input.vpc_id).map(|g| g.id.clone()).collect();
+    let groups: Vec<String> = txn
+        .config
+        .security_groups
+        .values()
+        .filter(|g| g.vpc_id == input.vpc_id)
+        .map(|g| g.id.clone())
+        .collect();
     for g in groups {
         txn.config.security_groups.remove(&g);
         txn.touch(Kind::SecurityGroup, &g);
     }
-    let tables: Vec<String> = txn.config.route_tables.values().filter(|t| t.vpc_id == input.vpc_id).map(|t| t.id.clone()).collect();
+    let tables: Vec<String> = txn
+        .config
+        .route_tables
+        .values()
+        .filter(|t| t.vpc_id == input.vpc_id)
+        .map(|t| t.id.clone())
+        .collect();
     for t in tables {
         txn.config.route_tables.remove(&t);
         txn.touch(Kind::RouteTable, &t);
@@ -343,7 +402,12 @@ pub struct SubnetOut {
 }
 
 fn render_subnet(txn: &Txn, s: &Subnet) -> SubnetOut {
-    let used = txn.config.network_interfaces.values().filter(|n| n.subnet_id == s.id).count() as u64;
+    let used = txn
+        .config
+        .network_interfaces
+        .values()
+        .filter(|n| n.subnet_id == s.id)
+        .count() as u64;
     SubnetOut {
         subnet_id: s.id.clone(),
         subnet_arn: format!("arn:aws:ec2:{}:{}:subnet/{}", s.region, s.owner_id, s.id),
@@ -368,9 +432,23 @@ pub struct CreateSubnetOut {
 }
 
 pub fn create_subnet(txn: &mut Txn, input: CreateSubnetInput) -> Result<CreateSubnetOut, AwsError> {
-    let vpc_id = input.vpc_id.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter vpcId"))?;
-    let vpc = txn.config.vpcs.get(&vpc_id).filter(|v| v.region == txn.region).cloned().ok_or_else(|| vpc_not_found(&vpc_id))?;
-    let raw = input.cidr_block.ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter cidrBlock"))?;
+    let vpc_id = input
+        .vpc_id
+        .ok_or_else(|| AwsError::new("MissingParameter", 400, "The request must contain the parameter vpcId"))?;
+    let vpc = txn
+        .config
+        .vpcs
+        .get(&vpc_id)
+        .filter(|v| v.region == txn.region)
+        .cloned()
+        .ok_or_else(|| vpc_not_found(&vpc_id))?;
+    let raw = input.cidr_block.ok_or_else(|| {
+        AwsError::new(
+            "MissingParameter",
+            400,
+            "The request must contain the parameter cidrBlock",
+        )
+    })?;
     let cidr: Ipv4Net = raw.parse().map_err(|_| {
         AwsError::new(
             "InvalidParameterValue",
@@ -379,16 +457,33 @@ pub fn create_subnet(txn: &mut Txn, input: CreateSubnetInput) -> Result<CreateSu
         )
     })?;
     if !(16..=28).contains(&cidr.prefix_len()) || !vpc.cidr_block.contains(&cidr) {
-        return Err(AwsError::new("InvalidSubnet.Range", 400, format!("The CIDR '{raw}' is invalid.")));
+        return Err(AwsError::new(
+            "InvalidSubnet.Range",
+            400,
+            format!("The CIDR '{raw}' is invalid."),
+        ));
     }
     let cidr = cidr.trunc();
-    if txn.config.subnets.values().any(|s| s.vpc_id == vpc_id && (s.cidr_block.contains(&cidr) || cidr.contains(&s.cidr_block))) {
-        return Err(AwsError::new("InvalidSubnet.Conflict", 400, format!("The CIDR '{raw}' conflicts with another subnet")));
+    if txn
+        .config
+        .subnets
+        .values()
+        .any(|s| s.vpc_id == vpc_id && (s.cidr_block.contains(&cidr) || cidr.contains(&s.cidr_block)))
+    {
+        return Err(AwsError::new(
+            "InvalidSubnet.Conflict",
+            400,
+            format!("The CIDR '{raw}' conflicts with another subnet"),
+        ));
     }
     let all = zones(&txn.region);
     let zone = match (input.availability_zone, input.availability_zone_id) {
         (Some(z), _) => z,
-        (None, Some(id)) => all.iter().find(|z| zone_id(&txn.region, z) == id).cloned().unwrap_or(id),
+        (None, Some(id)) => all
+            .iter()
+            .find(|z| zone_id(&txn.region, z) == id)
+            .cloned()
+            .unwrap_or(id),
         (None, None) => all[0].clone(),
     };
     if !all.contains(&zone) {
@@ -469,21 +564,35 @@ pub struct DeleteSubnetInput {
 }
 
 pub fn delete_subnet(txn: &mut Txn, input: DeleteSubnetInput) -> Result<ReturnOut, AwsError> {
-    if !txn.config.subnets.get(&input.subnet_id).is_some_and(|s| s.region == txn.region) {
+    if !txn
+        .config
+        .subnets
+        .get(&input.subnet_id)
+        .is_some_and(|s| s.region == txn.region)
+    {
         return Err(subnet_not_found(&input.subnet_id));
     }
-    let in_use = txn.config.load_balancers.values().any(|lb| lb.subnets.iter().any(|m| m.subnet_id == input.subnet_id))
-        || txn.config.network_interfaces.values().any(|n| n.subnet_id == input.subnet_id)
+    let in_use = txn
+        .config
+        .load_balancers
+        .values()
+        .any(|lb| lb.subnets.iter().any(|m| m.subnet_id == input.subnet_id))
         || txn
             .config
-            .nat_gateways
+            .network_interfaces
             .values()
-            .any(|n| n.subnet_id == input.subnet_id && n.state_at(super::now()) != fulmar_model::ec2::NatGatewayState::Deleted);
+            .any(|n| n.subnet_id == input.subnet_id)
+        || txn.config.nat_gateways.values().any(|n| {
+            n.subnet_id == input.subnet_id && n.state_at(super::now()) != fulmar_model::ec2::NatGatewayState::Deleted
+        });
     if in_use {
         return Err(AwsError::new(
             "DependencyViolation",
             400,
-            format!("The subnet '{}' has dependencies and cannot be deleted.", input.subnet_id),
+            format!(
+                "The subnet '{}' has dependencies and cannot be deleted.",
+                input.subnet_id
+            ),
         ));
     }
     super::route_tables::forget_subnet(txn, &input.subnet_id);
@@ -518,12 +627,22 @@ pub fn modify_subnet_attribute(txn: &mut Txn, input: ModifySubnetAttributeInput)
 
 /// A subnet of the calling region, or `InvalidSubnetID.NotFound`.
 pub fn subnet(txn: &Txn, id: &str) -> Result<Arc<Subnet>, AwsError> {
-    txn.config.subnets.get(id).filter(|s| s.region == txn.region).cloned().ok_or_else(|| subnet_not_found(id))
+    txn.config
+        .subnets
+        .get(id)
+        .filter(|s| s.region == txn.region)
+        .cloned()
+        .ok_or_else(|| subnet_not_found(id))
 }
 
 /// A VPC of the calling region, or `InvalidVpcID.NotFound`.
 pub fn vpc(txn: &Txn, id: &str) -> Result<Arc<Vpc>, AwsError> {
-    txn.config.vpcs.get(id).filter(|v| v.region == txn.region).cloned().ok_or_else(|| vpc_not_found(id))
+    txn.config
+        .vpcs
+        .get(id)
+        .filter(|v| v.region == txn.region)
+        .cloned()
+        .ok_or_else(|| vpc_not_found(id))
 }
 
 #[derive(Deserialize)]

@@ -62,7 +62,13 @@ pub struct StickinessIn {
     duration_seconds: Option<u32>,
 }
 
-const CONTENT_TYPES: &[&str] = &["text/plain", "text/css", "text/html", "application/javascript", "application/json"];
+const CONTENT_TYPES: &[&str] = &[
+    "text/plain",
+    "text/css",
+    "text/html",
+    "application/javascript",
+    "application/json",
+];
 
 /// Parse and check a list of actions for an ALB listener or rule.
 pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result<Vec<Action>, AwsError> {
@@ -70,13 +76,19 @@ pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result
         return Err(AwsError::validation("At least one action must be specified"));
     }
     if input.len() > 5 {
-        return Err(AwsError::new("TooManyActions", 400, "You've reached the limit on the number of actions per rule"));
+        return Err(AwsError::new(
+            "TooManyActions",
+            400,
+            "You've reached the limit on the number of actions per rule",
+        ));
     }
     let mut actions = Vec::new();
     for (i, a) in input.into_iter().enumerate() {
         let order = match a.order {
             Some(o) if !(1..=50000).contains(&o) => {
-                return Err(AwsError::validation(format!("Action order '{o}' must be between 1 and 50000")));
+                return Err(AwsError::validation(format!(
+                    "Action order '{o}' must be between 1 and 50000"
+                )));
             }
             Some(o) => o,
             None => i as u32 + 1,
@@ -84,26 +96,45 @@ pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result
         let kind = match a.kind.as_str() {
             "forward" => ActionKind::Forward(parse_forward(txn, a.target_group_arn, a.forward_config)?),
             "redirect" => {
-                let cfg = a.redirect_config.ok_or_else(|| AwsError::validation("A redirect configuration must be specified for a redirect action"))?;
+                let cfg = a.redirect_config.ok_or_else(|| {
+                    AwsError::validation("A redirect configuration must be specified for a redirect action")
+                })?;
                 ActionKind::Redirect(parse_redirect(cfg, listener_protocol)?)
             }
             "fixed-response" => {
-                let cfg = a.fixed_response_config.ok_or_else(|| AwsError::validation("A fixed response configuration must be specified for a fixed-response action"))?;
+                let cfg = a.fixed_response_config.ok_or_else(|| {
+                    AwsError::validation("A fixed response configuration must be specified for a fixed-response action")
+                })?;
                 ActionKind::FixedResponse(parse_fixed(cfg)?)
             }
             "authenticate-oidc" | "authenticate-cognito" => {
-                return Err(AwsError::new("InvalidLoadBalancerAction", 400, format!("An '{}' action is only supported on HTTPS listeners", a.kind)));
+                return Err(AwsError::new(
+                    "InvalidLoadBalancerAction",
+                    400,
+                    format!("An '{}' action is only supported on HTTPS listeners", a.kind),
+                ));
             }
             other => return Err(AwsError::validation(format!("Action type '{other}' is not valid"))),
         };
-        actions.push(Action { order: Some(order), kind });
+        actions.push(Action {
+            order: Some(order),
+            kind,
+        });
     }
     actions.sort_by_key(|a| a.order);
     if actions.windows(2).any(|w| w[0].order == w[1].order) {
         return Err(AwsError::validation("Action orders must be unique"));
     }
     // Exactly one terminal action, and it comes last.
-    let terminal = actions.iter().filter(|a| matches!(a.kind, ActionKind::Forward(_) | ActionKind::Redirect(_) | ActionKind::FixedResponse(_))).count();
+    let terminal = actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.kind,
+                ActionKind::Forward(_) | ActionKind::Redirect(_) | ActionKind::FixedResponse(_)
+            )
+        })
+        .count();
     if terminal != 1 {
         return Err(AwsError::new(
             "InvalidLoadBalancerAction",
@@ -116,24 +147,40 @@ pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result
 
 fn parse_forward(txn: &Txn, arn: Option<String>, cfg: Option<ForwardIn>) -> Result<ForwardConfig, AwsError> {
     let (single, groups, stickiness) = match (arn, cfg) {
-        (None, None) => return Err(AwsError::validation("A target group ARN or a forward configuration must be specified for a forward action")),
+        (None, None) => {
+            return Err(AwsError::validation(
+                "A target group ARN or a forward configuration must be specified for a forward action",
+            ))
+        }
         (Some(arn), None) => (true, vec![WeightedTargetGroup { arn, weight: 1 }], None),
         (arn, Some(cfg)) => {
             if cfg.target_groups.is_empty() {
-                return Err(AwsError::validation("A forward configuration must contain at least one target group"));
+                return Err(AwsError::validation(
+                    "A forward configuration must contain at least one target group",
+                ));
             }
             if cfg.target_groups.len() > 5 {
-                return Err(AwsError::new("TooManyTargetGroups", 400, "A forward action can have at most 5 target groups"));
+                return Err(AwsError::new(
+                    "TooManyTargetGroups",
+                    400,
+                    "A forward action can have at most 5 target groups",
+                ));
             }
             let mut groups = Vec::new();
             for t in cfg.target_groups {
-                let tg = t.target_group_arn.ok_or_else(|| AwsError::validation("A target group ARN must be specified"))?;
+                let tg = t
+                    .target_group_arn
+                    .ok_or_else(|| AwsError::validation("A target group ARN must be specified"))?;
                 let weight = t.weight.unwrap_or(1);
                 if weight > 999 {
-                    return Err(AwsError::validation(format!("Target group weight '{weight}' must be between 0 and 999")));
+                    return Err(AwsError::validation(format!(
+                        "Target group weight '{weight}' must be between 0 and 999"
+                    )));
                 }
                 if groups.iter().any(|g: &WeightedTargetGroup| g.arn == tg) {
-                    return Err(AwsError::validation(format!("Target group '{tg}' is specified more than once")));
+                    return Err(AwsError::validation(format!(
+                        "Target group '{tg}' is specified more than once"
+                    )));
                 }
                 groups.push(WeightedTargetGroup { arn: tg, weight });
             }
@@ -143,10 +190,17 @@ fn parse_forward(txn: &Txn, arn: Option<String>, cfg: Option<ForwardIn>) -> Resu
                 }
             }
             let stickiness = match cfg.target_group_stickiness_config {
-                Some(StickinessIn { enabled: Some(true), duration_seconds }) => {
-                    let d = duration_seconds.ok_or_else(|| AwsError::validation("A duration must be specified when target group stickiness is enabled"))?;
+                Some(StickinessIn {
+                    enabled: Some(true),
+                    duration_seconds,
+                }) => {
+                    let d = duration_seconds.ok_or_else(|| {
+                        AwsError::validation("A duration must be specified when target group stickiness is enabled")
+                    })?;
                     if !(1..=604_800).contains(&d) {
-                        return Err(AwsError::validation("Target group stickiness duration must be between 1 and 604800 seconds"));
+                        return Err(AwsError::validation(
+                            "Target group stickiness duration must be between 1 and 604800 seconds",
+                        ));
                     }
                     Some(d)
                 }
@@ -161,24 +215,41 @@ fn parse_forward(txn: &Txn, arn: Option<String>, cfg: Option<ForwardIn>) -> Resu
             return Err(AwsError::new(
                 "IncompatibleProtocols",
                 400,
-                format!("The protocol of target group '{}' is not compatible with an Application Load Balancer listener", g.arn),
+                format!(
+                    "The protocol of target group '{}' is not compatible with an Application Load Balancer listener",
+                    g.arn
+                ),
             ));
         }
     }
-    Ok(ForwardConfig { single, target_groups: groups, stickiness_seconds: stickiness })
+    Ok(ForwardConfig {
+        single,
+        target_groups: groups,
+        stickiness_seconds: stickiness,
+    })
 }
 
 fn parse_redirect(cfg: RedirectIn, listener_protocol: &str) -> Result<RedirectConfig, AwsError> {
-    let status_code = cfg.status_code.ok_or_else(|| AwsError::validation("A status code must be specified for a redirect action"))?;
+    let status_code = cfg
+        .status_code
+        .ok_or_else(|| AwsError::validation("A status code must be specified for a redirect action"))?;
     if status_code != "HTTP_301" && status_code != "HTTP_302" {
-        return Err(AwsError::validation(format!("Redirect status code '{status_code}' is not valid; it must be HTTP_301 or HTTP_302")));
+        return Err(AwsError::validation(format!(
+            "Redirect status code '{status_code}' is not valid; it must be HTTP_301 or HTTP_302"
+        )));
     }
     let protocol = cfg.protocol.unwrap_or_else(|| "#{protocol}".into());
     if !matches!(protocol.as_str(), "HTTP" | "HTTPS" | "#{protocol}") {
-        return Err(AwsError::validation(format!("Redirect protocol '{protocol}' is not valid; it must be HTTP, HTTPS or #{{protocol}}")));
+        return Err(AwsError::validation(format!(
+            "Redirect protocol '{protocol}' is not valid; it must be HTTP, HTTPS or #{{protocol}}"
+        )));
     }
     if listener_protocol == "HTTPS" && protocol == "HTTP" {
-        return Err(AwsError::new("InvalidLoadBalancerAction", 400, "You cannot redirect from HTTPS to HTTP"));
+        return Err(AwsError::new(
+            "InvalidLoadBalancerAction",
+            400,
+            "You cannot redirect from HTTPS to HTTP",
+        ));
     }
     let port = cfg.port.unwrap_or_else(|| "#{port}".into());
     if port != "#{port}" && !port.parse::<u16>().is_ok_and(|p| p >= 1) {
@@ -186,17 +257,27 @@ fn parse_redirect(cfg: RedirectIn, listener_protocol: &str) -> Result<RedirectCo
     }
     let host = cfg.host.unwrap_or_else(|| "#{host}".into());
     if host.is_empty() || host.len() > 128 {
-        return Err(AwsError::validation("Redirect host must be between 1 and 128 characters"));
+        return Err(AwsError::validation(
+            "Redirect host must be between 1 and 128 characters",
+        ));
     }
     let path = cfg.path.unwrap_or_else(|| "/#{path}".into());
     if !path.starts_with('/') || path.len() > 128 {
-        return Err(AwsError::validation("Redirect path must start with a '/' and be at most 128 characters"));
+        return Err(AwsError::validation(
+            "Redirect path must start with a '/' and be at most 128 characters",
+        ));
     }
     let query = cfg.query.unwrap_or_else(|| "#{query}".into());
     if query.len() > 128 || query.starts_with('?') {
-        return Err(AwsError::validation("Redirect query must be at most 128 characters and must not start with '?'"));
+        return Err(AwsError::validation(
+            "Redirect query must be at most 128 characters and must not start with '?'",
+        ));
     }
-    let unchanged = protocol == "#{protocol}" && port == "#{port}" && host == "#{host}" && path == "/#{path}" && query == "#{query}";
+    let unchanged = protocol == "#{protocol}"
+        && port == "#{port}"
+        && host == "#{host}"
+        && path == "/#{path}"
+        && query == "#{query}";
     if unchanged {
         return Err(AwsError::new(
             "InvalidLoadBalancerAction",
@@ -204,11 +285,20 @@ fn parse_redirect(cfg: RedirectIn, listener_protocol: &str) -> Result<RedirectCo
             "The redirect must change at least one of the following components: protocol, port, host, path, query",
         ));
     }
-    Ok(RedirectConfig { protocol, port, host, path, query, status_code })
+    Ok(RedirectConfig {
+        protocol,
+        port,
+        host,
+        path,
+        query,
+        status_code,
+    })
 }
 
 fn parse_fixed(cfg: FixedIn) -> Result<FixedResponseConfig, AwsError> {
-    let status_code = cfg.status_code.ok_or_else(|| AwsError::validation("A status code must be specified for a fixed-response action"))?;
+    let status_code = cfg
+        .status_code
+        .ok_or_else(|| AwsError::validation("A status code must be specified for a fixed-response action"))?;
     let b = status_code.as_bytes();
     if !(b.len() == 3 && matches!(b[0], b'2' | b'4' | b'5') && b[1].is_ascii_digit() && b[2].is_ascii_digit()) {
         return Err(AwsError::validation(format!(
@@ -217,13 +307,22 @@ fn parse_fixed(cfg: FixedIn) -> Result<FixedResponseConfig, AwsError> {
     }
     if let Some(ct) = &cfg.content_type {
         if !CONTENT_TYPES.contains(&ct.as_str()) {
-            return Err(AwsError::validation(format!("Content type '{ct}' is not valid; it must be one of {}", CONTENT_TYPES.join(", "))));
+            return Err(AwsError::validation(format!(
+                "Content type '{ct}' is not valid; it must be one of {}",
+                CONTENT_TYPES.join(", ")
+            )));
         }
     }
     if cfg.message_body.as_ref().is_some_and(|b| b.chars().count() > 1024) {
-        return Err(AwsError::validation("The message body of a fixed-response action can be at most 1024 characters"));
+        return Err(AwsError::validation(
+            "The message body of a fixed-response action can be at most 1024 characters",
+        ));
     }
-    Ok(FixedResponseConfig { status_code, content_type: cfg.content_type, message_body: cfg.message_body })
+    Ok(FixedResponseConfig {
+        status_code,
+        content_type: cfg.content_type,
+        message_body: cfg.message_body,
+    })
 }
 
 #[derive(Serialize, Clone)]
@@ -305,8 +404,18 @@ fn render_one(a: &Action) -> ActionOut {
                 out.target_group_arn = Some(f.target_groups[0].arn.clone());
             }
             out.forward_config = Some(ForwardOut {
-                target_groups: f.target_groups.iter().map(|t| TupleOut { target_group_arn: t.arn.clone(), weight: t.weight }).collect(),
-                target_group_stickiness_config: StickinessOut { enabled: f.stickiness_seconds.is_some(), duration_seconds: f.stickiness_seconds },
+                target_groups: f
+                    .target_groups
+                    .iter()
+                    .map(|t| TupleOut {
+                        target_group_arn: t.arn.clone(),
+                        weight: t.weight,
+                    })
+                    .collect(),
+                target_group_stickiness_config: StickinessOut {
+                    enabled: f.stickiness_seconds.is_some(),
+                    duration_seconds: f.stickiness_seconds,
+                },
             });
         }
         ActionKind::Redirect(r) => {

@@ -66,7 +66,9 @@ fn values_of(field: &str, legacy: Option<Vec<String>>, config: Option<ValuesIn>)
 
 fn check_chars(field: &str, value: &str, allowed: impl Fn(char) -> bool, max: usize) -> Result<(), AwsError> {
     if value.is_empty() || value.len() > max || !value.chars().all(allowed) {
-        return Err(AwsError::validation(format!("Condition value '{value}' is not valid for field '{field}'")));
+        return Err(AwsError::validation(format!(
+            "Condition value '{value}' is not valid for field '{field}'"
+        )));
     }
     Ok(())
 }
@@ -80,7 +82,9 @@ pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
     let mut out = Vec::new();
     let (mut total, mut wild) = (0usize, 0usize);
     for c in input {
-        let field = c.field.ok_or_else(|| AwsError::validation("A condition field must be specified"))?;
+        let field = c
+            .field
+            .ok_or_else(|| AwsError::validation("A condition field must be specified"))?;
         let condition = match field.as_str() {
             "host-header" => {
                 let v = values_of(&field, c.values, c.host_header_config)?;
@@ -92,29 +96,54 @@ pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
             "path-pattern" => {
                 let v = values_of(&field, c.values, c.path_pattern_config)?;
                 for x in &v {
-                    check_chars(&field, x, |ch| ch.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?;%=,!()[]{}#".contains(ch), 128)?;
+                    check_chars(
+                        &field,
+                        x,
+                        |ch| ch.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?;%=,!()[]{}#".contains(ch),
+                        128,
+                    )?;
                 }
                 Condition::PathPattern(v)
             }
             "http-header" => {
-                let cfg = c.http_header_config.ok_or_else(|| AwsError::validation("An HTTP header configuration must be specified for condition field 'http-header'"))?;
-                let name = cfg.http_header_name.ok_or_else(|| AwsError::validation("An HTTP header name must be specified"))?;
-                if name.is_empty() || name.len() > 40 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch)) {
+                let cfg = c.http_header_config.ok_or_else(|| {
+                    AwsError::validation(
+                        "An HTTP header configuration must be specified for condition field 'http-header'",
+                    )
+                })?;
+                let name = cfg
+                    .http_header_name
+                    .ok_or_else(|| AwsError::validation("An HTTP header name must be specified"))?;
+                if name.is_empty()
+                    || name.len() > 40
+                    || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch))
+                {
                     return Err(AwsError::validation(format!("HTTP header name '{name}' is not valid")));
                 }
                 if name.eq_ignore_ascii_case("host") {
-                    return Err(AwsError::validation("Use a host-header condition to match the Host header"));
+                    return Err(AwsError::validation(
+                        "Use a host-header condition to match the Host header",
+                    ));
                 }
                 for x in &cfg.values {
                     check_chars(&field, x, |ch| !ch.is_control(), 128)?;
                 }
-                Condition::HttpHeader { name, values: cfg.values }
+                Condition::HttpHeader {
+                    name,
+                    values: cfg.values,
+                }
             }
             "query-string" => {
-                let cfg = c.query_string_config.ok_or_else(|| AwsError::validation("A query string configuration must be specified for condition field 'query-string'"))?;
+                let cfg = c.query_string_config.ok_or_else(|| {
+                    AwsError::validation(
+                        "A query string configuration must be specified for condition field 'query-string'",
+                    )
+                })?;
                 let mut pairs = Vec::new();
                 for kv in cfg.values {
-                    let value = kv.value.ok_or_else(|| AwsError::validation("A query string condition value must be specified"))?;
+                    let value = kv
+                        .value
+                        .ok_or_else(|| AwsError::validation("A query string condition value must be specified"))?;
                     check_chars(&field, &value, |ch| !ch.is_control(), 128)?;
                     if let Some(k) = &kv.key {
                         check_chars(&field, k, |ch| !ch.is_control(), 128)?;
@@ -131,10 +160,16 @@ pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
                 Condition::HttpRequestMethod(cfg.values)
             }
             "source-ip" => {
-                let cfg = c.source_ip_config.ok_or_else(|| AwsError::validation("A source IP configuration must be specified for condition field 'source-ip'"))?;
+                let cfg = c.source_ip_config.ok_or_else(|| {
+                    AwsError::validation("A source IP configuration must be specified for condition field 'source-ip'")
+                })?;
                 let mut nets = Vec::new();
                 for x in &cfg.values {
-                    nets.push(x.parse().map_err(|_| AwsError::validation(format!("The source IP '{x}' is not a valid CIDR block")))?);
+                    nets.push(
+                        x.parse().map_err(|_| {
+                            AwsError::validation(format!("The source IP '{x}' is not a valid CIDR block"))
+                        })?,
+                    );
                 }
                 Condition::SourceIp(nets)
             }
@@ -142,21 +177,39 @@ pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
         };
         let (n, w) = count(&condition);
         if n == 0 {
-            return Err(AwsError::validation(format!("A condition for field '{field}' must have at least one value")));
+            return Err(AwsError::validation(format!(
+                "A condition for field '{field}' must have at least one value"
+            )));
         }
         total += n;
         wild += w;
-        let unique = matches!(condition, Condition::HostHeader(_) | Condition::PathPattern(_) | Condition::HttpRequestMethod(_) | Condition::SourceIp(_));
-        if unique && out.iter().any(|o| std::mem::discriminant(o) == std::mem::discriminant(&condition)) {
-            return Err(AwsError::validation(format!("A rule can only have one '{field}' condition")));
+        let unique = matches!(
+            condition,
+            Condition::HostHeader(_)
+                | Condition::PathPattern(_)
+                | Condition::HttpRequestMethod(_)
+                | Condition::SourceIp(_)
+        );
+        if unique
+            && out
+                .iter()
+                .any(|o| std::mem::discriminant(o) == std::mem::discriminant(&condition))
+        {
+            return Err(AwsError::validation(format!(
+                "A rule can only have one '{field}' condition"
+            )));
         }
         out.push(condition);
     }
     if total > MAX_VALUES {
-        return Err(AwsError::validation(format!("A rule can only have '{MAX_VALUES}' condition values")));
+        return Err(AwsError::validation(format!(
+            "A rule can only have '{MAX_VALUES}' condition values"
+        )));
     }
     if wild > MAX_WILDCARDS {
-        return Err(AwsError::validation(format!("A rule can only have '{MAX_WILDCARDS}' wildcards")));
+        return Err(AwsError::validation(format!(
+            "A rule can only have '{MAX_WILDCARDS}' wildcards"
+        )));
     }
     Ok(out)
 }
@@ -166,7 +219,12 @@ fn count(c: &Condition) -> (usize, usize) {
     match c {
         Condition::HostHeader(v) | Condition::PathPattern(v) => (v.len(), v.iter().map(|s| wildcards(s)).sum()),
         Condition::HttpHeader { values, .. } => (values.len(), values.iter().map(|s| wildcards(s)).sum()),
-        Condition::QueryString(p) => (p.len(), p.iter().map(|kv| wildcards(&kv.value) + kv.key.as_deref().map_or(0, wildcards)).sum()),
+        Condition::QueryString(p) => (
+            p.len(),
+            p.iter()
+                .map(|kv| wildcards(&kv.value) + kv.key.as_deref().map_or(0, wildcards))
+                .sum(),
+        ),
         Condition::HttpRequestMethod(v) => (v.len(), 0),
         Condition::SourceIp(v) => (v.len(), 0),
     }
@@ -246,12 +304,21 @@ pub fn render(conditions: &[Condition]) -> Vec<ConditionOut> {
                 }
                 Condition::HttpHeader { name, values } => {
                     out.field = "http-header";
-                    out.http_header_config = Some(HttpHeaderOut { http_header_name: name.clone(), values: values.clone() });
+                    out.http_header_config = Some(HttpHeaderOut {
+                        http_header_name: name.clone(),
+                        values: values.clone(),
+                    });
                 }
                 Condition::QueryString(pairs) => {
                     out.field = "query-string";
                     out.query_string_config = Some(QueryStringOut {
-                        values: pairs.iter().map(|p| KeyValueOut { key: p.key.clone(), value: p.value.clone() }).collect(),
+                        values: pairs
+                            .iter()
+                            .map(|p| KeyValueOut {
+                                key: p.key.clone(),
+                                value: p.value.clone(),
+                            })
+                            .collect(),
                     });
                 }
                 Condition::HttpRequestMethod(v) => {
@@ -260,7 +327,9 @@ pub fn render(conditions: &[Condition]) -> Vec<ConditionOut> {
                 }
                 Condition::SourceIp(v) => {
                     out.field = "source-ip";
-                    out.source_ip_config = Some(ValuesOut { values: v.iter().map(|n| n.to_string()).collect() });
+                    out.source_ip_config = Some(ValuesOut {
+                        values: v.iter().map(|n| n.to_string()).collect(),
+                    });
                 }
             }
             out

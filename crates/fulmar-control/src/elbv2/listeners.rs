@@ -71,7 +71,13 @@ fn render(l: &Listener) -> ListenerOut {
         load_balancer_arn: l.load_balancer_arn.clone(),
         port: l.port,
         protocol: l.protocol.clone(),
-        certificates: l.certificates.iter().map(|c| CertificateOut { certificate_arn: c.clone() }).collect(),
+        certificates: l
+            .certificates
+            .iter()
+            .map(|c| CertificateOut {
+                certificate_arn: c.clone(),
+            })
+            .collect(),
         ssl_policy: l.ssl_policy.clone(),
         default_actions: actions::render(&l.default_actions),
     }
@@ -79,15 +85,23 @@ fn render(l: &Listener) -> ListenerOut {
 
 fn check_protocol_port(protocol: &str, port: u32, certificates: &[CertificateIn]) -> Result<(), AwsError> {
     if !(1..=65535).contains(&port) {
-        return Err(AwsError::validation(format!("Port '{port}' must be between 1 and 65535")));
+        return Err(AwsError::validation(format!(
+            "Port '{port}' must be between 1 and 65535"
+        )));
     }
     match protocol {
         "HTTP" => Ok(()),
         "HTTPS" => {
             // Certificates come with ACM; until then no certificate ARN can be found.
             match certificates.iter().find_map(|c| c.certificate_arn.clone()) {
-                None => Err(AwsError::validation("A certificate must be specified for HTTPS listeners")),
-                Some(arn) => Err(AwsError::new("CertificateNotFound", 400, format!("Certificate '{arn}' not found"))),
+                None => Err(AwsError::validation(
+                    "A certificate must be specified for HTTPS listeners",
+                )),
+                Some(arn) => Err(AwsError::new(
+                    "CertificateNotFound",
+                    400,
+                    format!("Certificate '{arn}' not found"),
+                )),
             }
         }
         "TCP" | "TLS" | "UDP" | "TCP_UDP" | "GENEVE" | "QUIC" | "TCP_QUIC" => Err(AwsError::new(
@@ -95,31 +109,60 @@ fn check_protocol_port(protocol: &str, port: u32, certificates: &[CertificateIn]
             400,
             format!("Listener protocol '{protocol}' must be one of 'HTTPS, HTTP'"),
         )),
-        other => Err(AwsError::validation(format!("Listener protocol '{other}' is not valid"))),
+        other => Err(AwsError::validation(format!(
+            "Listener protocol '{other}' is not valid"
+        ))),
     }
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsError> {
-    let lb = txn.config.load_balancers.get(&input.load_balancer_arn).cloned().ok_or_else(lb_not_found)?;
+    let lb = txn
+        .config
+        .load_balancers
+        .get(&input.load_balancer_arn)
+        .cloned()
+        .ok_or_else(lb_not_found)?;
     let protocol = input.protocol.unwrap_or_else(|| "HTTP".into());
-    let port = input.port.ok_or_else(|| AwsError::validation("A listener port must be specified"))?;
+    let port = input
+        .port
+        .ok_or_else(|| AwsError::validation("A listener port must be specified"))?;
     check_protocol_port(&protocol, port, &input.certificates)?;
     let port = port as u16;
     let default_actions = actions::parse(txn, input.default_actions, &protocol)?;
     if let Some(existing) = txn.config.listeners_of(&lb.arn).find(|l| l.port == port) {
         if existing.protocol == protocol && existing.default_actions == default_actions {
-            return Ok(ListenersOut { listeners: vec![render(existing)], next_marker: None });
+            return Ok(ListenersOut {
+                listeners: vec![render(existing)],
+                next_marker: None,
+            });
         }
-        return Err(AwsError::new("DuplicateListener", 400, "A listener already exists on this port for this load balancer"));
+        return Err(AwsError::new(
+            "DuplicateListener",
+            400,
+            "A listener already exists on this port for this load balancer",
+        ));
     }
     if txn.config.listeners_of(&lb.arn).count() >= MAX_LISTENERS {
-        return Err(AwsError::new("TooManyListeners", 400, "You've reached the limit on the number of listeners per load balancer"));
+        return Err(AwsError::new(
+            "TooManyListeners",
+            400,
+            "You've reached the limit on the number of listeners per load balancer",
+        ));
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
-    let suffix = lb.arn.split_once(":loadbalancer/").map(|(_, s)| s.to_string()).unwrap_or_default();
+    let suffix = lb
+        .arn
+        .split_once(":loadbalancer/")
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
     let listener = Listener {
-        arn: format!("{}listener/{}/{}", txn.arn_prefix("elasticloadbalancing"), suffix, ids::hex(16)),
+        arn: format!(
+            "{}listener/{}/{}",
+            txn.arn_prefix("elasticloadbalancing"),
+            suffix,
+            ids::hex(16)
+        ),
         load_balancer_arn: lb.arn.clone(),
         port,
         protocol,
@@ -132,7 +175,10 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
     let out = render(&listener);
     txn.touch(Kind::Listener, &listener.arn);
     txn.config.listeners.insert(listener.arn.clone(), Arc::new(listener));
-    Ok(ListenersOut { listeners: vec![out], next_marker: None })
+    Ok(ListenersOut {
+        listeners: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -147,8 +193,16 @@ pub struct DescribeInput {
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<ListenersOut, AwsError> {
     let arns = input.listener_arns.filter(|v| !v.is_empty());
     let found: Vec<Arc<Listener>> = match (&input.load_balancer_arn, arns) {
-        (Some(_), Some(_)) => return Err(AwsError::validation("Listener ARNs and a load balancer ARN cannot be specified at the same time")),
-        (None, None) => return Err(AwsError::validation("You must specify either listener ARNs or a load balancer ARN")),
+        (Some(_), Some(_)) => {
+            return Err(AwsError::validation(
+                "Listener ARNs and a load balancer ARN cannot be specified at the same time",
+            ))
+        }
+        (None, None) => {
+            return Err(AwsError::validation(
+                "You must specify either listener ARNs or a load balancer ARN",
+            ))
+        }
         (Some(lb), None) => {
             if !txn.config.load_balancers.contains_key(lb) {
                 return Err(lb_not_found());
@@ -183,14 +237,23 @@ pub struct ModifyInput {
 }
 
 pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsError> {
-    let listener = txn.config.listeners.get(&input.listener_arn).cloned().ok_or_else(listener_not_found)?;
+    let listener = txn
+        .config
+        .listeners
+        .get(&input.listener_arn)
+        .cloned()
+        .ok_or_else(listener_not_found)?;
     let mut l = (*listener).clone();
     let protocol = input.protocol.unwrap_or_else(|| l.protocol.clone());
     let port = input.port.unwrap_or(u32::from(l.port));
     check_protocol_port(&protocol, port, &input.certificates)?;
     let port = port as u16;
     if port != l.port && txn.config.listeners_of(&l.load_balancer_arn).any(|o| o.port == port) {
-        return Err(AwsError::new("DuplicateListener", 400, "A listener already exists on this port for this load balancer"));
+        return Err(AwsError::new(
+            "DuplicateListener",
+            400,
+            "A listener already exists on this port for this load balancer",
+        ));
     }
     l.port = port;
     l.protocol = protocol;
@@ -203,7 +266,10 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsErro
     let out = render(&l);
     txn.touch(Kind::Listener, &l.arn);
     txn.config.listeners.insert(l.arn.clone(), Arc::new(l));
-    Ok(ListenersOut { listeners: vec![out], next_marker: None })
+    Ok(ListenersOut {
+        listeners: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]

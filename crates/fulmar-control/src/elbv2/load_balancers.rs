@@ -107,7 +107,9 @@ pub fn render(lb: &LoadBalancer) -> LoadBalancerOut {
             .map(|s| AvailabilityZoneOut {
                 zone_name: s.zone_name.clone(),
                 subnet_id: s.subnet_id.clone(),
-                load_balancer_addresses: vec![AddressOut { ip_address: lb.address.to_string() }],
+                load_balancer_addresses: vec![AddressOut {
+                    ip_address: lb.address.to_string(),
+                }],
             })
             .collect(),
         security_groups: lb.security_groups.clone(),
@@ -166,18 +168,29 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
                 "Load balancer type '{kind}' is not supported by this Fulmar version"
             )))
         }
-        _ => return Err(AwsError::validation(format!("Load balancer type '{kind}' is not valid"))),
+        _ => {
+            return Err(AwsError::validation(format!(
+                "Load balancer type '{kind}' is not valid"
+            )))
+        }
     }
     let scheme = input.scheme.unwrap_or_else(|| "internet-facing".into());
     if scheme != "internet-facing" && scheme != "internal" {
         return Err(AwsError::validation(format!("Scheme '{scheme}' is not valid")));
     }
     let ip_address_type = input.ip_address_type.unwrap_or_else(|| "ipv4".into());
-    if !matches!(ip_address_type.as_str(), "ipv4" | "dualstack" | "dualstack-without-public-ipv4") {
-        return Err(AwsError::validation(format!("IP address type '{ip_address_type}' is not valid")));
+    if !matches!(
+        ip_address_type.as_str(),
+        "ipv4" | "dualstack" | "dualstack-without-public-ipv4"
+    ) {
+        return Err(AwsError::validation(format!(
+            "IP address type '{ip_address_type}' is not valid"
+        )));
     }
     if !input.subnets.is_empty() && !input.subnet_mappings.is_empty() {
-        return Err(AwsError::validation("You can specify subnets or subnet mappings, but not both"));
+        return Err(AwsError::validation(
+            "You can specify subnets or subnet mappings, but not both",
+        ));
     }
     let mut subnet_ids: Vec<String> = input.subnets;
     subnet_ids.extend(input.subnet_mappings.into_iter().map(|m| m.subnet_id));
@@ -192,27 +205,59 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
     };
     let mappings: Vec<SubnetMapping> = subnets.into_iter().map(|(m, _)| m).collect();
 
-    if let Some(existing) = txn.config.load_balancers.values().find(|lb| lb.name == input.name && txn.owns_arn(&lb.arn)) {
+    if let Some(existing) = txn
+        .config
+        .load_balancers
+        .values()
+        .find(|lb| lb.name == input.name && txn.owns_arn(&lb.arn))
+    {
         let same = existing.subnets == mappings && existing.scheme == scheme && existing.kind == kind;
         if same {
-            return Ok(LoadBalancersOut { load_balancers: vec![render(existing)], next_marker: None });
+            return Ok(LoadBalancersOut {
+                load_balancers: vec![render(existing)],
+                next_marker: None,
+            });
         }
         return Err(AwsError::new(
             "DuplicateLoadBalancerName",
             400,
-            format!("A load balancer with the same name '{}' exists, but with different settings", input.name),
+            format!(
+                "A load balancer with the same name '{}' exists, but with different settings",
+                input.name
+            ),
         ));
     }
-    if txn.config.load_balancers.values().filter(|lb| txn.owns_arn(&lb.arn)).count() >= MAX_LOAD_BALANCERS {
-        return Err(AwsError::new("TooManyLoadBalancers", 400, "The quota for the number of load balancers has been reached"));
+    if txn
+        .config
+        .load_balancers
+        .values()
+        .filter(|lb| txn.owns_arn(&lb.arn))
+        .count()
+        >= MAX_LOAD_BALANCERS
+    {
+        return Err(AwsError::new(
+            "TooManyLoadBalancers",
+            400,
+            "The quota for the number of load balancers has been reached",
+        ));
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
     let id = ids::hex(16);
     let prefix = if scheme == "internal" { "internal-" } else { "" };
     let lb = LoadBalancer {
-        arn: format!("{}loadbalancer/app/{}/{}", txn.arn_prefix("elasticloadbalancing"), input.name, id),
-        dns_name: format!("{prefix}{}-{}.{}.elb.amazonaws.com", input.name, ids::digits(10), txn.region),
+        arn: format!(
+            "{}loadbalancer/app/{}/{}",
+            txn.arn_prefix("elasticloadbalancing"),
+            input.name,
+            id
+        ),
+        dns_name: format!(
+            "{prefix}{}-{}.{}.elb.amazonaws.com",
+            input.name,
+            ids::digits(10),
+            txn.region
+        ),
         canonical_hosted_zone_id: canonical_hosted_zone(&txn.region).to_string(),
         created_ms: ids::now_ms(),
         name: input.name,
@@ -229,10 +274,15 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
     };
     let mut out = render(&lb);
     // AWS answers a new load balancer as provisioning; it is active once described.
-    out.state = StateOut { code: "provisioning".into() };
+    out.state = StateOut {
+        code: "provisioning".into(),
+    };
     txn.touch(Kind::LoadBalancer, &lb.arn);
     txn.config.load_balancers.insert(lb.arn.clone(), Arc::new(lb));
-    Ok(LoadBalancersOut { load_balancers: vec![out], next_marker: None })
+    Ok(LoadBalancersOut {
+        load_balancers: vec![out],
+        next_marker: None,
+    })
 }
 
 /// Subnets by id with their VPC; ALBs need two Availability Zones, one subnet each, one VPC.
@@ -245,18 +295,31 @@ fn resolve_subnets(txn: &Txn, ids: &[String]) -> Result<Vec<(SubnetMapping, Stri
             .get(id)
             .filter(|s| s.region == txn.region)
             .ok_or_else(|| AwsError::new("SubnetNotFound", 400, format!("The subnet ID '{id}' is not valid")))?;
-        if out.iter().any(|(m, _): &(SubnetMapping, String)| m.zone_name == subnet.availability_zone) {
+        if out
+            .iter()
+            .any(|(m, _): &(SubnetMapping, String)| m.zone_name == subnet.availability_zone)
+        {
             return Err(AwsError::new(
                 "InvalidConfigurationRequest",
                 400,
                 "A load balancer cannot be attached to multiple subnets in the same Availability Zone",
             ));
         }
-        if out.first().is_some_and(|(_, vpc): &(SubnetMapping, String)| *vpc != subnet.vpc_id) {
-            return Err(AwsError::new("InvalidSubnet", 400, "The subnets must belong to the same VPC"));
+        if out
+            .first()
+            .is_some_and(|(_, vpc): &(SubnetMapping, String)| *vpc != subnet.vpc_id)
+        {
+            return Err(AwsError::new(
+                "InvalidSubnet",
+                400,
+                "The subnets must belong to the same VPC",
+            ));
         }
         out.push((
-            SubnetMapping { subnet_id: id.clone(), zone_name: subnet.availability_zone.clone() },
+            SubnetMapping {
+                subnet_id: id.clone(),
+                zone_name: subnet.availability_zone.clone(),
+            },
             subnet.vpc_id.clone(),
         ));
     }
@@ -270,7 +333,9 @@ fn resolve_subnets(txn: &Txn, ids: &[String]) -> Result<Vec<(SubnetMapping, Stri
 
 fn check_groups(txn: &Txn, groups: &[String], vpc_id: &str) -> Result<(), AwsError> {
     if groups.len() > 5 {
-        return Err(AwsError::validation("A load balancer can have at most 5 security groups"));
+        return Err(AwsError::validation(
+            "A load balancer can have at most 5 security groups",
+        ));
     }
     for g in groups {
         match txn.config.security_groups.get(g) {
@@ -300,19 +365,33 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<LoadBalancersOut,
     let mine = |lb: &&Arc<LoadBalancer>| txn.owns_arn(&lb.arn);
     let mut found: Vec<Arc<LoadBalancer>> = match (&input.load_balancer_arns, &input.names) {
         (Some(a), Some(n)) if !a.is_empty() && !n.is_empty() => {
-            return Err(AwsError::validation("Load balancer names and load balancer ARNs cannot be specified at the same time"))
+            return Err(AwsError::validation(
+                "Load balancer names and load balancer ARNs cannot be specified at the same time",
+            ))
         }
         (Some(arns), _) if !arns.is_empty() => {
             let mut v = Vec::new();
             for arn in arns {
-                v.push(txn.config.load_balancers.get(arn).filter(|lb| txn.owns_arn(&lb.arn)).cloned().ok_or_else(lb_not_found)?);
+                v.push(
+                    txn.config
+                        .load_balancers
+                        .get(arn)
+                        .filter(|lb| txn.owns_arn(&lb.arn))
+                        .cloned()
+                        .ok_or_else(lb_not_found)?,
+                );
             }
             v
         }
         (_, Some(names)) if !names.is_empty() => {
             let mut v = Vec::new();
             for name in names {
-                let lb = txn.config.load_balancers.values().filter(mine).find(|lb| &lb.name == name);
+                let lb = txn
+                    .config
+                    .load_balancers
+                    .values()
+                    .filter(mine)
+                    .find(|lb| &lb.name == name);
                 v.push(lb.cloned().ok_or_else(lb_not_found)?);
             }
             v
@@ -326,7 +405,10 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<LoadBalancersOut,
     found.dedup_by(|a, b| a.arn == b.arn);
     let rendered: Vec<LoadBalancerOut> = found.iter().map(|lb| render(lb)).collect();
     let (load_balancers, next_marker) = page(rendered, input.marker.as_deref(), input.page_size)?;
-    Ok(LoadBalancersOut { load_balancers, next_marker })
+    Ok(LoadBalancersOut {
+        load_balancers,
+        next_marker,
+    })
 }
 
 #[derive(Deserialize)]
@@ -347,7 +429,10 @@ pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<Empty, AwsError> {
         return Err(AwsError::new(
             "OperationNotPermitted",
             400,
-            format!("Load balancer '{}' cannot be deleted because deletion protection is enabled", lb.arn),
+            format!(
+                "Load balancer '{}' cannot be deleted because deletion protection is enabled",
+                lb.arn
+            ),
         ));
     }
     let listeners: Vec<String> = txn.config.listeners_of(&lb.arn).map(|l| l.arn.clone()).collect();
@@ -373,13 +458,20 @@ pub struct SetSecurityGroupsOut {
 }
 
 pub fn set_security_groups(txn: &mut Txn, input: SetSecurityGroupsInput) -> Result<SetSecurityGroupsOut, AwsError> {
-    let lb = txn.config.load_balancers.get(&input.load_balancer_arn).cloned().ok_or_else(lb_not_found)?;
+    let lb = txn
+        .config
+        .load_balancers
+        .get(&input.load_balancer_arn)
+        .cloned()
+        .ok_or_else(lb_not_found)?;
     check_groups(txn, &input.security_groups, &lb.vpc_id)?;
     let mut lb = (*lb).clone();
     lb.security_groups = input.security_groups.clone();
     txn.touch(Kind::LoadBalancer, &lb.arn);
     txn.config.load_balancers.insert(lb.arn.clone(), Arc::new(lb));
-    Ok(SetSecurityGroupsOut { security_group_ids: input.security_groups })
+    Ok(SetSecurityGroupsOut {
+        security_group_ids: input.security_groups,
+    })
 }
 
 #[derive(Deserialize)]
@@ -417,7 +509,10 @@ pub fn account_limits(_txn: &mut Txn, input: AccountLimitsInput) -> Result<Accou
         ("certificates-per-application-load-balancer", "25"),
     ]
     .into_iter()
-    .map(|(n, m)| LimitOut { name: n.into(), max: m.into() })
+    .map(|(n, m)| LimitOut {
+        name: n.into(),
+        max: m.into(),
+    })
     .collect();
     let (limits, next_marker) = page(limits, input.marker.as_deref(), input.page_size)?;
     Ok(AccountLimitsOut { limits, next_marker })

@@ -88,7 +88,11 @@ pub(crate) fn rule_not_found() -> AwsError {
 }
 
 /// Page `items` with ELBv2's Marker/PageSize (PageSize 1–400).
-pub(crate) fn page<T: Clone>(items: Vec<T>, marker: Option<&str>, page_size: Option<u32>) -> Result<(Vec<T>, Option<String>), AwsError> {
+pub(crate) fn page<T: Clone>(
+    items: Vec<T>,
+    marker: Option<&str>,
+    page_size: Option<u32>,
+) -> Result<(Vec<T>, Option<String>), AwsError> {
     let (slice, next) = fulmar_aws::paging::page(&items, marker, page_size, 400)?;
     Ok((slice.to_vec(), next))
 }

@@ -62,7 +62,11 @@ fn render_default(l: &Listener) -> RuleOut {
 fn default_rule_owner(txn: &Txn, rule_arn: &str) -> Option<Arc<Listener>> {
     let listener_arn = rule_arn.replacen(":listener-rule/", ":listener/", 1);
     let listener_arn = listener_arn.rsplit_once('/')?.0;
-    txn.config.listeners.get(listener_arn).filter(|l| default_rule_arn(&l.arn) == rule_arn).cloned()
+    txn.config
+        .listeners
+        .get(listener_arn)
+        .filter(|l| default_rule_arn(&l.arn) == rule_arn)
+        .cloned()
 }
 
 fn check_priority(p: u32) -> Result<(), AwsError> {
@@ -95,7 +99,12 @@ pub struct CreateInput {
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
-    let listener = txn.config.listeners.get(&input.listener_arn).cloned().ok_or_else(listener_not_found)?;
+    let listener = txn
+        .config
+        .listeners
+        .get(&input.listener_arn)
+        .cloned()
+        .ok_or_else(listener_not_found)?;
     check_priority(input.priority)?;
     let conditions = conditions::parse(input.conditions)?;
     if conditions.is_empty() {
@@ -111,13 +120,26 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
         .map(|l| txn.config.rules_of(&l.arn).count())
         .sum::<usize>();
     if lb_rules >= MAX_RULES {
-        return Err(AwsError::new("TooManyRules", 400, "You've reached the limit on the number of rules per load balancer"));
+        return Err(AwsError::new(
+            "TooManyRules",
+            400,
+            "You've reached the limit on the number of rules per load balancer",
+        ));
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
-    let suffix = listener.arn.split_once(":listener/").map(|(_, s)| s.to_string()).unwrap_or_default();
+    let suffix = listener
+        .arn
+        .split_once(":listener/")
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
     let rule = Rule {
-        arn: format!("{}listener-rule/{}/{}", txn.arn_prefix("elasticloadbalancing"), suffix, ids::hex(16)),
+        arn: format!(
+            "{}listener-rule/{}/{}",
+            txn.arn_prefix("elasticloadbalancing"),
+            suffix,
+            ids::hex(16)
+        ),
         listener_arn: listener.arn.clone(),
         priority: input.priority,
         conditions,
@@ -127,7 +149,10 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
     let out = render(&rule);
     txn.touch(Kind::Rule, &rule.arn);
     txn.config.rules.insert(rule.arn.clone(), Arc::new(rule));
-    Ok(RulesOut { rules: vec![out], next_marker: None })
+    Ok(RulesOut {
+        rules: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -142,10 +167,23 @@ pub struct DescribeInput {
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<RulesOut, AwsError> {
     let arns = input.rule_arns.filter(|v| !v.is_empty());
     let rendered: Vec<RuleOut> = match (&input.listener_arn, arns) {
-        (Some(_), Some(_)) => return Err(AwsError::validation("Listener ARN and rule ARNs cannot be specified at the same time")),
-        (None, None) => return Err(AwsError::validation("You must specify either listener ARN or rule ARNs")),
+        (Some(_), Some(_)) => {
+            return Err(AwsError::validation(
+                "Listener ARN and rule ARNs cannot be specified at the same time",
+            ))
+        }
+        (None, None) => {
+            return Err(AwsError::validation(
+                "You must specify either listener ARN or rule ARNs",
+            ))
+        }
         (Some(listener_arn), None) => {
-            let listener = txn.config.listeners.get(listener_arn).cloned().ok_or_else(listener_not_found)?;
+            let listener = txn
+                .config
+                .listeners
+                .get(listener_arn)
+                .cloned()
+                .ok_or_else(listener_not_found)?;
             let mut rules: Vec<&Arc<Rule>> = txn.config.rules_of(listener_arn).collect();
             rules.sort_by_key(|r| r.priority);
             let mut out: Vec<RuleOut> = rules.into_iter().map(|r| render(r)).collect();
@@ -182,7 +220,11 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
     let conditions_given = input.conditions.as_ref().is_some_and(|c| !c.is_empty());
     if let Some(listener) = default_rule_owner(txn, &input.rule_arn) {
         if conditions_given {
-            return Err(AwsError::new("OperationNotPermitted", 400, "You cannot modify the conditions of a default rule"));
+            return Err(AwsError::new(
+                "OperationNotPermitted",
+                400,
+                "You cannot modify the conditions of a default rule",
+            ));
         }
         let mut l = (*listener).clone();
         if let Some(a) = input.actions.filter(|a| !a.is_empty()) {
@@ -191,10 +233,23 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
         let out = render_default(&l);
         txn.touch(Kind::Listener, &l.arn);
         txn.config.listeners.insert(l.arn.clone(), Arc::new(l));
-        return Ok(RulesOut { rules: vec![out], next_marker: None });
+        return Ok(RulesOut {
+            rules: vec![out],
+            next_marker: None,
+        });
     }
-    let rule = txn.config.rules.get(&input.rule_arn).cloned().ok_or_else(rule_not_found)?;
-    let protocol = txn.config.listeners.get(&rule.listener_arn).map(|l| l.protocol.clone()).unwrap_or_else(|| "HTTP".into());
+    let rule = txn
+        .config
+        .rules
+        .get(&input.rule_arn)
+        .cloned()
+        .ok_or_else(rule_not_found)?;
+    let protocol = txn
+        .config
+        .listeners
+        .get(&rule.listener_arn)
+        .map(|l| l.protocol.clone())
+        .unwrap_or_else(|| "HTTP".into());
     let mut r = (*rule).clone();
     if let Some(c) = input.conditions.filter(|c| !c.is_empty()) {
         r.conditions = conditions::parse(c)?;
@@ -205,7 +260,10 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
     let out = render(&r);
     txn.touch(Kind::Rule, &r.arn);
     txn.config.rules.insert(r.arn.clone(), Arc::new(r));
-    Ok(RulesOut { rules: vec![out], next_marker: None })
+    Ok(RulesOut {
+        rules: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -216,7 +274,11 @@ pub struct DeleteInput {
 
 pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<Empty, AwsError> {
     if default_rule_owner(txn, &input.rule_arn).is_some() {
-        return Err(AwsError::new("OperationNotPermitted", 400, format!("Default rule '{}' cannot be deleted", input.rule_arn)));
+        return Err(AwsError::new(
+            "OperationNotPermitted",
+            400,
+            format!("Default rule '{}' cannot be deleted", input.rule_arn),
+        ));
     }
     if txn.config.rules.remove(&input.rule_arn).is_none() {
         return Err(rule_not_found());
@@ -243,7 +305,11 @@ pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesO
     let mut changed: Vec<Rule> = Vec::new();
     for p in &input.rule_priorities {
         if default_rule_owner(txn, &p.rule_arn).is_some() {
-            return Err(AwsError::new("OperationNotPermitted", 400, "The priority of a default rule cannot be changed"));
+            return Err(AwsError::new(
+                "OperationNotPermitted",
+                400,
+                "The priority of a default rule cannot be changed",
+            ));
         }
         check_priority(p.priority)?;
         let mut r = (**txn.config.rules.get(&p.rule_arn).ok_or_else(rule_not_found)?).clone();
@@ -253,7 +319,10 @@ pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesO
     // The new priorities must be unique per listener, counting the rules left as they are.
     for r in &changed {
         let clash = txn.config.rules_of(&r.listener_arn).any(|o| {
-            let o_priority = changed.iter().find(|c| c.arn == o.arn).map_or(o.priority, |c| c.priority);
+            let o_priority = changed
+                .iter()
+                .find(|c| c.arn == o.arn)
+                .map_or(o.priority, |c| c.priority);
             o.arn != r.arn && o_priority == r.priority
         });
         if clash {
@@ -265,5 +334,8 @@ pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesO
         txn.touch(Kind::Rule, &r.arn);
         txn.config.rules.insert(r.arn.clone(), Arc::new(r));
     }
-    Ok(RulesOut { rules: out, next_marker: None })
+    Ok(RulesOut {
+        rules: out,
+        next_marker: None,
+    })
 }

@@ -16,15 +16,29 @@ use crate::Txn;
 fn tags_of(txn: &Txn, arn: &str) -> Result<(Kind, Vec<Tag>), AwsError> {
     let c = &txn.config;
     if arn.contains(":loadbalancer/") {
-        c.load_balancers.get(arn).map(|x| (Kind::LoadBalancer, x.tags.clone())).ok_or_else(lb_not_found)
+        c.load_balancers
+            .get(arn)
+            .map(|x| (Kind::LoadBalancer, x.tags.clone()))
+            .ok_or_else(lb_not_found)
     } else if arn.contains(":targetgroup/") {
-        c.target_groups.get(arn).map(|x| (Kind::TargetGroup, x.tags.clone())).ok_or_else(tg_not_found)
+        c.target_groups
+            .get(arn)
+            .map(|x| (Kind::TargetGroup, x.tags.clone()))
+            .ok_or_else(tg_not_found)
     } else if arn.contains(":listener-rule/") {
-        c.rules.get(arn).map(|x| (Kind::Rule, x.tags.clone())).ok_or_else(rule_not_found)
+        c.rules
+            .get(arn)
+            .map(|x| (Kind::Rule, x.tags.clone()))
+            .ok_or_else(rule_not_found)
     } else if arn.contains(":listener/") {
-        c.listeners.get(arn).map(|x| (Kind::Listener, x.tags.clone())).ok_or_else(listener_not_found)
+        c.listeners
+            .get(arn)
+            .map(|x| (Kind::Listener, x.tags.clone()))
+            .ok_or_else(listener_not_found)
     } else {
-        Err(AwsError::validation(format!("The ARN '{arn}' is not a valid resource ARN")))
+        Err(AwsError::validation(format!(
+            "The ARN '{arn}' is not a valid resource ARN"
+        )))
     }
 }
 
@@ -77,7 +91,14 @@ pub fn add(txn: &mut Txn, input: AddInput) -> Result<Empty, AwsError> {
     let mut updates = Vec::new();
     for arn in &input.resource_arns {
         let (kind, mut tags) = tags_of(txn, arn)?;
-        let add = input.tags.iter().map(|t| TagIn { key: t.key.clone(), value: t.value.clone() }).collect();
+        let add = input
+            .tags
+            .iter()
+            .map(|t| TagIn {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect();
         merge_tags(&mut tags, add)?;
         updates.push((kind, arn.clone(), tags));
     }
@@ -136,7 +157,10 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
     let mut out = Vec::new();
     for arn in input.resource_arns {
         let (_, tags) = tags_of(txn, &arn)?;
-        out.push(TagDescriptionOut { resource_arn: arn, tags: tags_out(&tags) });
+        out.push(TagDescriptionOut {
+            resource_arn: arn,
+            tags: tags_out(&tags),
+        });
     }
     Ok(DescribeOut { tag_descriptions: out })
 }

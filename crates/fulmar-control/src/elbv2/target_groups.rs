@@ -140,7 +140,10 @@ fn render(txn: &Txn, tg: &TargetGroup) -> TargetGroupOut {
         healthy_threshold_count: hc.healthy_threshold,
         unhealthy_threshold_count: hc.unhealthy_threshold,
         health_check_path: hc.path.clone(),
-        matcher: hc.matcher.as_ref().map(|m| MatcherOut { http_code: m.http_code.clone(), grpc_code: m.grpc_code.clone() }),
+        matcher: hc.matcher.as_ref().map(|m| MatcherOut {
+            http_code: m.http_code.clone(),
+            grpc_code: m.grpc_code.clone(),
+        }),
         load_balancer_arns: txn.config.load_balancers_of_target_group(&tg.arn),
         target_type: tg.target_type.clone(),
         protocol_version: tg.protocol_version.clone(),
@@ -152,13 +155,17 @@ fn render(txn: &Txn, tg: &TargetGroup) -> TargetGroupOut {
 fn apply_health(hc: &mut HealthCheck, input: HealthCheckIn, grpc: bool) -> Result<(), AwsError> {
     if let Some(p) = input.health_check_protocol {
         if !matches!(p.as_str(), "HTTP" | "HTTPS") {
-            return Err(AwsError::validation(format!("Health check protocol '{p}' is not supported for target groups with the HTTP or HTTPS protocol")));
+            return Err(AwsError::validation(format!(
+                "Health check protocol '{p}' is not supported for target groups with the HTTP or HTTPS protocol"
+            )));
         }
         hc.protocol = p;
     }
     if let Some(port) = input.health_check_port {
         if port != "traffic-port" && !port.parse::<u16>().is_ok_and(|p| p >= 1) {
-            return Err(AwsError::validation(format!("Health check port '{port}' must be 'traffic-port' or a number between 1 and 65535")));
+            return Err(AwsError::validation(format!(
+                "Health check port '{port}' must be 'traffic-port' or a number between 1 and 65535"
+            )));
         }
         hc.port = port;
     }
@@ -167,7 +174,9 @@ fn apply_health(hc: &mut HealthCheck, input: HealthCheckIn, grpc: bool) -> Resul
     }
     if let Some(path) = input.health_check_path {
         if !path.starts_with('/') || path.len() > 1024 {
-            return Err(AwsError::validation("Health check path must begin with a '/' character and can be at most 1024 characters long"));
+            return Err(AwsError::validation(
+                "Health check path must begin with a '/' character and can be at most 1024 characters long",
+            ));
         }
         hc.path = Some(path);
     }
@@ -181,7 +190,12 @@ fn apply_health(hc: &mut HealthCheck, input: HealthCheckIn, grpc: bool) -> Resul
             other => Ok(other),
         }
     };
-    if let Some(n) = ranged(input.health_check_interval_seconds, 5, 300, "healthCheckIntervalSeconds")? {
+    if let Some(n) = ranged(
+        input.health_check_interval_seconds,
+        5,
+        300,
+        "healthCheckIntervalSeconds",
+    )? {
         hc.interval_seconds = n;
     }
     if let Some(n) = ranged(input.health_check_timeout_seconds, 2, 120, "healthCheckTimeoutSeconds")? {
@@ -201,12 +215,19 @@ fn apply_health(hc: &mut HealthCheck, input: HealthCheckIn, grpc: bool) -> Resul
             CodeMatcher::parse(code, true).map_err(AwsError::validation)?;
         }
         if m.http_code.is_some() && grpc || m.grpc_code.is_some() && !grpc {
-            return Err(AwsError::validation("The matcher must use GrpcCode for GRPC target groups and HttpCode otherwise"));
+            return Err(AwsError::validation(
+                "The matcher must use GrpcCode for GRPC target groups and HttpCode otherwise",
+            ));
         }
-        hc.matcher = Some(Matcher { http_code: m.http_code, grpc_code: m.grpc_code });
+        hc.matcher = Some(Matcher {
+            http_code: m.http_code,
+            grpc_code: m.grpc_code,
+        });
     }
     if hc.timeout_seconds >= hc.interval_seconds {
-        return Err(AwsError::validation("Health check interval must be greater than the timeout."));
+        return Err(AwsError::validation(
+            "Health check interval must be greater than the timeout.",
+        ));
     }
     Ok(())
 }
@@ -215,7 +236,9 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<TargetGroupsOut, AwsE
     check_name(&input.name, "Target group")?;
     let target_type = input.target_type.unwrap_or_else(|| "instance".into());
     if !matches!(target_type.as_str(), "instance" | "ip" | "lambda" | "alb") {
-        return Err(AwsError::validation(format!("Target type '{target_type}' is not valid")));
+        return Err(AwsError::validation(format!(
+            "Target type '{target_type}' is not valid"
+        )));
     }
     let lambda = target_type == "lambda";
     let protocol = input.protocol;
@@ -244,7 +267,9 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<TargetGroupsOut, AwsE
             return Err(AwsError::validation(format!("The VPC ID '{vpc}' is not found")));
         }
     } else if protocol.is_some() || port.is_some() || input.vpc_id.is_some() {
-        return Err(AwsError::validation("Protocol, port and VPC ID cannot be specified for target groups with target type 'lambda'"));
+        return Err(AwsError::validation(
+            "Protocol, port and VPC ID cannot be specified for target groups with target type 'lambda'",
+        ));
     }
     let version = match (&protocol, input.protocol_version) {
         (Some(_), Some(v)) => {
@@ -287,7 +312,12 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<TargetGroupsOut, AwsE
         targets: Vec::new(),
         tags: Vec::new(),
     };
-    if let Some(existing) = txn.config.target_groups.values().find(|t| t.name == new.name && txn.owns_arn(&t.arn)) {
+    if let Some(existing) = txn
+        .config
+        .target_groups
+        .values()
+        .find(|t| t.name == new.name && txn.owns_arn(&t.arn))
+    {
         let same = existing.protocol == new.protocol
             && existing.port == new.port
             && existing.vpc_id == new.vpc_id
@@ -295,20 +325,46 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<TargetGroupsOut, AwsE
             && existing.health_check == new.health_check;
         if same {
             let out = render(txn, existing);
-            return Ok(TargetGroupsOut { target_groups: vec![out], next_marker: None });
+            return Ok(TargetGroupsOut {
+                target_groups: vec![out],
+                next_marker: None,
+            });
         }
-        return Err(AwsError::new("DuplicateTargetGroupName", 400, "A target group with the same name exists, but with different settings"));
+        return Err(AwsError::new(
+            "DuplicateTargetGroupName",
+            400,
+            "A target group with the same name exists, but with different settings",
+        ));
     }
-    if txn.config.target_groups.values().filter(|t| txn.owns_arn(&t.arn)).count() >= MAX_TARGET_GROUPS {
-        return Err(AwsError::new("TooManyTargetGroups", 400, "You've reached the limit on the number of target groups for your AWS account"));
+    if txn
+        .config
+        .target_groups
+        .values()
+        .filter(|t| txn.owns_arn(&t.arn))
+        .count()
+        >= MAX_TARGET_GROUPS
+    {
+        return Err(AwsError::new(
+            "TooManyTargetGroups",
+            400,
+            "You've reached the limit on the number of target groups for your AWS account",
+        ));
     }
     let mut tg = new;
     merge_tags(&mut tg.tags, input.tags)?;
-    tg.arn = format!("{}targetgroup/{}/{}", txn.arn_prefix("elasticloadbalancing"), tg.name, ids::hex(16));
+    tg.arn = format!(
+        "{}targetgroup/{}/{}",
+        txn.arn_prefix("elasticloadbalancing"),
+        tg.name,
+        ids::hex(16)
+    );
     let out = render(txn, &tg);
     txn.touch(Kind::TargetGroup, &tg.arn);
     txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
-    Ok(TargetGroupsOut { target_groups: vec![out], next_marker: None })
+    Ok(TargetGroupsOut {
+        target_groups: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -322,18 +378,35 @@ pub struct DescribeInput {
 }
 
 pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<TargetGroupsOut, AwsError> {
-    let given = [input.load_balancer_arn.is_some(), input.target_group_arns.as_ref().is_some_and(|v| !v.is_empty()), input.names.as_ref().is_some_and(|v| !v.is_empty())];
+    let given = [
+        input.load_balancer_arn.is_some(),
+        input.target_group_arns.as_ref().is_some_and(|v| !v.is_empty()),
+        input.names.as_ref().is_some_and(|v| !v.is_empty()),
+    ];
     if given.iter().filter(|g| **g).count() > 1 {
-        return Err(AwsError::validation("Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time"));
+        return Err(AwsError::validation(
+            "Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time",
+        ));
     }
     let mut found: Vec<Arc<TargetGroup>> = Vec::new();
     if let Some(arns) = input.target_group_arns.filter(|v| !v.is_empty()) {
         for arn in arns {
-            found.push(txn.config.target_groups.get(&arn).filter(|t| txn.owns_arn(&t.arn)).cloned().ok_or_else(tg_not_found)?);
+            found.push(
+                txn.config
+                    .target_groups
+                    .get(&arn)
+                    .filter(|t| txn.owns_arn(&t.arn))
+                    .cloned()
+                    .ok_or_else(tg_not_found)?,
+            );
         }
     } else if let Some(names) = input.names.filter(|v| !v.is_empty()) {
         for name in names {
-            let tg = txn.config.target_groups.values().find(|t| t.name == name && txn.owns_arn(&t.arn));
+            let tg = txn
+                .config
+                .target_groups
+                .values()
+                .find(|t| t.name == name && txn.owns_arn(&t.arn));
             found.push(tg.cloned().ok_or_else(tg_not_found)?);
         }
     } else {
@@ -348,7 +421,10 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<TargetGroupsOut, 
             .values()
             .filter(|t| txn.owns_arn(&t.arn))
             .filter(|t| {
-                input.load_balancer_arn.as_ref().is_none_or(|lb| txn.config.load_balancers_of_target_group(&t.arn).contains(lb))
+                input
+                    .load_balancer_arn
+                    .as_ref()
+                    .is_none_or(|lb| txn.config.load_balancers_of_target_group(&t.arn).contains(lb))
             })
             .cloned()
             .collect();
@@ -356,7 +432,10 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<TargetGroupsOut, 
     }
     let rendered: Vec<TargetGroupOut> = found.iter().map(|t| render(txn, t)).collect();
     let (target_groups, next_marker) = page(rendered, input.marker.as_deref(), input.page_size)?;
-    Ok(TargetGroupsOut { target_groups, next_marker })
+    Ok(TargetGroupsOut {
+        target_groups,
+        next_marker,
+    })
 }
 
 #[derive(Deserialize)]
@@ -375,14 +454,22 @@ pub struct ModifyInput {
 }
 
 pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<TargetGroupsOut, AwsError> {
-    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let tg = txn
+        .config
+        .target_groups
+        .get(&input.target_group_arn)
+        .cloned()
+        .ok_or_else(tg_not_found)?;
     let mut tg = (*tg).clone();
     let grpc = tg.protocol_version.as_deref() == Some("GRPC");
     apply_health(&mut tg.health_check, health_fields!(input), grpc)?;
     let out = render(txn, &tg);
     txn.touch(Kind::TargetGroup, &tg.arn);
     txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
-    Ok(TargetGroupsOut { target_groups: vec![out], next_marker: None })
+    Ok(TargetGroupsOut {
+        target_groups: vec![out],
+        next_marker: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -395,11 +482,18 @@ pub fn delete(txn: &mut Txn, input: DeleteInput) -> Result<Empty, AwsError> {
     if !txn.config.target_groups.contains_key(&input.target_group_arn) {
         return Ok(Empty {});
     }
-    if let Some(lb) = txn.config.load_balancers_of_target_group(&input.target_group_arn).first() {
+    if let Some(lb) = txn
+        .config
+        .load_balancers_of_target_group(&input.target_group_arn)
+        .first()
+    {
         return Err(AwsError::new(
             "ResourceInUse",
             400,
-            format!("Target group '{}' is currently in use by a listener or a rule of load balancer '{lb}'", input.target_group_arn),
+            format!(
+                "Target group '{}' is currently in use by a listener or a rule of load balancer '{lb}'",
+                input.target_group_arn
+            ),
         ));
     }
     txn.config.target_groups.remove(&input.target_group_arn);

@@ -36,10 +36,18 @@ pub struct TargetsInput {
 fn target_of(tg: &TargetGroup, t: TargetIn) -> Result<Target, AwsError> {
     let port = match t.port.or(tg.port.map(u32::from)) {
         Some(p) if (1..=65535).contains(&p) => p as u16,
-        Some(p) => return Err(AwsError::validation(format!("Port '{p}' is not valid; it must be between 1 and 65535"))),
+        Some(p) => {
+            return Err(AwsError::validation(format!(
+                "Port '{p}' is not valid; it must be between 1 and 65535"
+            )))
+        }
         None => return Err(AwsError::validation("A port must be specified for each target")),
     };
-    Ok(Target { id: t.id, port, availability_zone: t.availability_zone })
+    Ok(Target {
+        id: t.id,
+        port,
+        availability_zone: t.availability_zone,
+    })
 }
 
 /// An instance target must exist in the target group's VPC and be running; the data
@@ -47,13 +55,20 @@ fn target_of(tg: &TargetGroup, t: TargetIn) -> Result<Target, AwsError> {
 fn check_instance(txn: &Txn, tg: &TargetGroup, id: &str) -> Result<(), AwsError> {
     let now = crate::ids::now_ms();
     let Some(inst) = txn.config.instances.get(id).filter(|i| i.region == txn.region) else {
-        return Err(AwsError::new("InvalidTarget", 400, format!("The following targets are not valid instances: '{id}'")));
+        return Err(AwsError::new(
+            "InvalidTarget",
+            400,
+            format!("The following targets are not valid instances: '{id}'"),
+        ));
     };
     if tg.vpc_id.as_deref().is_some_and(|v| v != inst.vpc_id) {
         return Err(AwsError::new(
             "InvalidTarget",
             400,
-            format!("The following targets are not in the target group VPC '{}': '{id}'", tg.vpc_id.as_deref().unwrap_or_default()),
+            format!(
+                "The following targets are not in the target group VPC '{}': '{id}'",
+                tg.vpc_id.as_deref().unwrap_or_default()
+            ),
         ));
     }
     if inst.state_at(now) != fulmar_model::InstanceState::Running {
@@ -67,7 +82,12 @@ fn check_instance(txn: &Txn, tg: &TargetGroup, id: &str) -> Result<(), AwsError>
 }
 
 pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
-    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let tg = txn
+        .config
+        .target_groups
+        .get(&input.target_group_arn)
+        .cloned()
+        .ok_or_else(tg_not_found)?;
     if input.targets.is_empty() {
         return Err(AwsError::validation("Targets must contain at least one target"));
     }
@@ -77,7 +97,11 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
         match tg.target_type.as_str() {
             "ip" => {
                 if target.id.parse::<IpAddr>().is_err() {
-                    return Err(AwsError::new("InvalidTarget", 400, format!("The IP address '{}' is not a valid IPv4 address", target.id)));
+                    return Err(AwsError::new(
+                        "InvalidTarget",
+                        400,
+                        format!("The IP address '{}' is not a valid IPv4 address", target.id),
+                    ));
                 }
             }
             "instance" => check_instance(txn, &tg, &target.id)?,
@@ -94,7 +118,11 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
         }
     }
     if tg.targets.len() > MAX_TARGETS {
-        return Err(AwsError::new("TooManyTargets", 400, "You've reached the limit on the number of targets"));
+        return Err(AwsError::new(
+            "TooManyTargets",
+            400,
+            "You've reached the limit on the number of targets",
+        ));
     }
     txn.touch(Kind::TargetGroup, &tg.arn);
     txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
@@ -102,7 +130,12 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
 }
 
 pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
-    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let tg = txn
+        .config
+        .target_groups
+        .get(&input.target_group_arn)
+        .cloned()
+        .ok_or_else(tg_not_found)?;
     let mut tg = (*tg).clone();
     for t in input.targets {
         let target = target_of(&tg, t)?;
@@ -112,7 +145,10 @@ pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError>
             return Err(AwsError::new(
                 "InvalidTarget",
                 400,
-                format!("The following targets are not registered in target group '{}': '{}'", tg.arn, target.id),
+                format!(
+                    "The following targets are not registered in target group '{}': '{}'",
+                    tg.arn, target.id
+                ),
             ));
         }
     }
@@ -162,11 +198,23 @@ struct TargetHealthOut {
 }
 
 fn describe_one(tg: &TargetGroup, target: &Target, health: TargetHealth) -> TargetHealthDescriptionOut {
-    let hc_port = if tg.health_check.port == "traffic-port" { target.port.to_string() } else { tg.health_check.port.clone() };
+    let hc_port = if tg.health_check.port == "traffic-port" {
+        target.port.to_string()
+    } else {
+        tg.health_check.port.clone()
+    };
     TargetHealthDescriptionOut {
-        target: TargetOut { id: target.id.clone(), port: target.port, availability_zone: target.availability_zone.clone() },
+        target: TargetOut {
+            id: target.id.clone(),
+            port: target.port,
+            availability_zone: target.availability_zone.clone(),
+        },
         health_check_port: hc_port,
-        target_health: TargetHealthOut { state: health.state.as_str(), reason: health.reason, description: health.description },
+        target_health: TargetHealthOut {
+            state: health.state.as_str(),
+            reason: health.reason,
+            description: health.description,
+        },
     }
 }
 
@@ -179,7 +227,12 @@ fn not_registered() -> TargetHealth {
 }
 
 pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<DescribeHealthOut, AwsError> {
-    let tg = txn.config.target_groups.get(&input.target_group_arn).cloned().ok_or_else(tg_not_found)?;
+    let tg = txn
+        .config
+        .target_groups
+        .get(&input.target_group_arn)
+        .cloned()
+        .ok_or_else(tg_not_found)?;
     let health = |target: &Target| -> TargetHealth {
         match &txn.health {
             Some(view) => view.target_health(&tg.arn, target),
@@ -214,10 +267,15 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
             for target in &tg.targets {
                 out.push(describe_one(&tg, target, health(target)));
             }
-            for target in draining.iter().filter(|d| !tg.targets.iter().any(|x| x.id == d.id && x.port == d.port)) {
+            for target in draining
+                .iter()
+                .filter(|d| !tg.targets.iter().any(|x| x.id == d.id && x.port == d.port))
+            {
                 out.push(describe_one(&tg, target, draining_health()));
             }
         }
     }
-    Ok(DescribeHealthOut { target_health_descriptions: out })
+    Ok(DescribeHealthOut {
+        target_health_descriptions: out,
+    })
 }

@@ -49,9 +49,7 @@ pub(crate) fn record(txn: &mut Txn, comment: Option<String>) -> ChangeInfo {
     };
     txn.touch(Kind::Change, &change.id);
     let info = ChangeInfo::of(&change, change.submitted_ms);
-    txn.config
-        .changes
-        .insert(change.id.clone(), Arc::new(change));
+    txn.config.changes.insert(change.id.clone(), Arc::new(change));
     info
 }
 

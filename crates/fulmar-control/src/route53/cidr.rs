@@ -31,9 +31,7 @@ fn collection(txn: &Txn, id: &str) -> Result<Arc<CidrCollection>, AwsError> {
 
 fn in_use(txn: &Txn, id: &str, location: Option<&str>) -> bool {
     txn.config.record_sets.values().any(|r| match &r.policy {
-        RoutingPolicy::IpBased(c) => {
-            c.collection_id == id && location.is_none_or(|l| l == c.location_name)
-        }
+        RoutingPolicy::IpBased(c) => c.collection_id == id && location.is_none_or(|l| l == c.location_name),
         _ => false,
     })
 }
@@ -80,29 +78,16 @@ pub struct CreateOutput {
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>, AwsError> {
     if !name_ok(&input.name, 64) {
-        return Err(invalid(format!(
-            "Invalid CIDR collection name: {}",
-            input.name
-        )));
+        return Err(invalid(format!("Invalid CIDR collection name: {}", input.name)));
     }
     if input.caller_reference.is_empty() || input.caller_reference.len() > 64 {
-        return Err(invalid(
-            "CallerReference must be between 1 and 64 characters long",
-        ));
+        return Err(invalid("CallerReference must be between 1 and 64 characters long"));
     }
-    if txn
-        .config
-        .cidr_collections
-        .values()
-        .any(|c| c.name == input.name)
-    {
+    if txn.config.cidr_collections.values().any(|c| c.name == input.name) {
         return Err(AwsError::new(
             "CidrCollectionAlreadyExistsException",
             400,
-            format!(
-                "A CIDR collection with the name {} already exists.",
-                input.name
-            ),
+            format!("A CIDR collection with the name {} already exists.", input.name),
         ));
     }
     let id = uuid();
@@ -161,10 +146,7 @@ pub struct ChangeOutput {
 
 pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsError> {
     let current = collection(txn, &input.cidr_collection_id)?;
-    if input
-        .collection_version
-        .is_some_and(|v| v != current.version)
-    {
+    if input.collection_version.is_some_and(|v| v != current.version) {
         return Err(AwsError::new(
             "CidrCollectionVersionMismatchException",
             409,
@@ -177,20 +159,13 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
     let mut c = (*current).clone();
     for change in input.changes {
         if !name_ok(&change.location_name, 16) {
-            return Err(invalid(format!(
-                "Invalid CIDR location name: {}",
-                change.location_name
-            )));
+            return Err(invalid(format!("Invalid CIDR location name: {}", change.location_name)));
         }
         let mut blocks = Vec::with_capacity(change.cidr_list.len());
         for raw in &change.cidr_list {
-            let net: IpNet = raw
-                .parse()
-                .map_err(|_| invalid(format!("Invalid CIDR block: {raw}")))?;
+            let net: IpNet = raw.parse().map_err(|_| invalid(format!("Invalid CIDR block: {raw}")))?;
             if net.trunc() != net {
-                return Err(invalid(format!(
-                    "Invalid CIDR block: {raw} has host bits set"
-                )));
+                return Err(invalid(format!("Invalid CIDR block: {raw} has host bits set")));
             }
             blocks.push(net);
         }
@@ -202,7 +177,9 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
                         .iter()
                         .find(|(l, b)| **l != change.location_name && b.contains(&net))
                     {
-                        return Err(invalid(format!("The CIDR block {net} is already in location {other} of this collection")));
+                        return Err(invalid(format!(
+                            "The CIDR block {net} is already in location {other} of this collection"
+                        )));
                     }
                     let entry = c.locations.entry(change.location_name.clone()).or_default();
                     if !entry.contains(&net) {
@@ -238,11 +215,7 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
 }
 
 /// NextToken / MaxResults paging of a listing (MaxResults as a string, at most 1000).
-fn page<T: Clone>(
-    items: Vec<T>,
-    token: Option<&str>,
-    max: Option<&str>,
-) -> Result<(Vec<T>, Option<String>), AwsError> {
+fn page<T: Clone>(items: Vec<T>, token: Option<&str>, max: Option<&str>) -> Result<(Vec<T>, Option<String>), AwsError> {
     let size = match max {
         None => None,
         Some(m) => Some(
@@ -275,10 +248,7 @@ pub struct ListCollectionsOutput {
     cidr_collections: Vec<CollectionSummary>,
 }
 
-pub fn list_collections(
-    txn: &mut Txn,
-    input: ListCollectionsInput,
-) -> Result<ListCollectionsOutput, AwsError> {
+pub fn list_collections(txn: &mut Txn, input: ListCollectionsInput) -> Result<ListCollectionsOutput, AwsError> {
     let mut all: Vec<Arc<CidrCollection>> = txn.config.cidr_collections.values().cloned().collect();
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let (items, next) = page(all, input.nexttoken.as_deref(), input.maxresults.as_deref())?;
@@ -317,17 +287,10 @@ pub struct ListLocationsOutput {
     cidr_locations: Vec<LocationSummary>,
 }
 
-pub fn list_locations(
-    txn: &mut Txn,
-    input: ListLocationsInput,
-) -> Result<ListLocationsOutput, AwsError> {
+pub fn list_locations(txn: &mut Txn, input: ListLocationsInput) -> Result<ListLocationsOutput, AwsError> {
     let c = collection(txn, &input.id)?;
     let names: Vec<String> = c.locations.keys().cloned().collect();
-    let (items, next) = page(
-        names,
-        input.nexttoken.as_deref(),
-        input.maxresults.as_deref(),
-    )?;
+    let (items, next) = page(names, input.nexttoken.as_deref(), input.maxresults.as_deref())?;
     Ok(ListLocationsOutput {
         next_token: next,
         cidr_locations: items
@@ -382,11 +345,7 @@ pub fn list_blocks(txn: &mut Txn, input: ListBlocksInput) -> Result<ListBlocksOu
             })
         })
         .collect();
-    let (items, next) = page(
-        blocks,
-        input.nexttoken.as_deref(),
-        input.maxresults.as_deref(),
-    )?;
+    let (items, next) = page(blocks, input.nexttoken.as_deref(), input.maxresults.as_deref())?;
     Ok(ListBlocksOutput {
         next_token: next,
         cidr_blocks: items,

@@ -10,10 +10,7 @@ use fulmar_aws::AwsError;
 use fulmar_model::route53::{HealthCheck, HealthCheckConfig};
 use fulmar_model::Kind;
 
-use super::{
-    invalid, max_items, no_such_health_check, uuid, Empty, Located, Observation, Route53HealthView,
-    ENDPOINT,
-};
+use super::{invalid, max_items, no_such_health_check, uuid, Empty, Located, Observation, Route53HealthView, ENDPOINT};
 use crate::{ids, Txn};
 
 #[derive(Serialize)]
@@ -99,11 +96,9 @@ fn out(h: &HealthCheck) -> HealthCheckOut {
             inverted: c.inverted,
             disabled: c.disabled,
             health_threshold: c.health_threshold,
-            child_health_checks: calculated
-                .then(|| c.child_health_checks.iter().cloned().map(ChildId).collect()),
+            child_health_checks: calculated.then(|| c.child_health_checks.iter().cloned().map(ChildId).collect()),
             enable_sni: c.enable_sni,
-            regions: (!c.regions.is_empty())
-                .then(|| c.regions.iter().cloned().map(RegionName).collect()),
+            regions: (!c.regions.is_empty()).then(|| c.regions.iter().cloned().map(RegionName).collect()),
             insufficient_data_health_status: c.insufficient_data_health_status.clone(),
         },
         health_check_version: h.version,
@@ -166,12 +161,12 @@ fn validate(txn: &Txn, self_id: Option<&str>, c: &HealthCheckConfig) -> Result<(
             return Err(invalid(format!("Invalid IP address: {ip}")));
         }
     } else if c.fqdn.is_none() {
-        return Err(invalid("Invalid parameter: a health check of this type needs IPAddress or FullyQualifiedDomainName"));
+        return Err(invalid(
+            "Invalid parameter: a health check of this type needs IPAddress or FullyQualifiedDomainName",
+        ));
     }
     if c.kind == "TCP" && c.port.is_none() {
-        return Err(invalid(
-            "Invalid parameter: a TCP health check needs a Port",
-        ));
+        return Err(invalid("Invalid parameter: a TCP health check needs a Port"));
     }
     if c.kind.ends_with("_STR_MATCH") && c.search_string.as_deref().is_none_or(str::is_empty) {
         return Err(invalid(
@@ -211,12 +206,7 @@ fn config_from(input: ConfigIn) -> Result<HealthCheckConfig, AwsError> {
         fqdn: input.fully_qualified_domain_name,
         search_string: input.search_string,
         request_interval: request_interval as u32,
-        failure_threshold: range(
-            "failureThreshold",
-            input.failure_threshold.unwrap_or(3),
-            1,
-            10,
-        )?,
+        failure_threshold: range("failureThreshold", input.failure_threshold.unwrap_or(3), 1, 10)?,
         measure_latency: input.measure_latency.unwrap_or(false),
         inverted: input.inverted.unwrap_or(false),
         disabled: input.disabled.unwrap_or(false),
@@ -247,9 +237,7 @@ pub struct OneOutput {
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<OneOutput>, AwsError> {
     if input.caller_reference.is_empty() || input.caller_reference.len() > 64 {
-        return Err(invalid(
-            "CallerReference must be between 1 and 64 characters long",
-        ));
+        return Err(invalid("CallerReference must be between 1 and 64 characters long"));
     }
     let config = config_from(input.health_check_config)?;
     validate(txn, None, &config)?;
@@ -262,9 +250,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<OneOutput>, A
         if h.config == config {
             return Ok(Located {
                 location: format!("{ENDPOINT}/healthcheck/{}", h.id),
-                body: OneOutput {
-                    health_check: out(h),
-                },
+                body: OneOutput { health_check: out(h) },
             });
         }
         return Err(AwsError::new(
@@ -281,9 +267,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<OneOutput>, A
         tags: Vec::new(),
     };
     txn.touch(Kind::HealthCheck, &h.id);
-    let body = OneOutput {
-        health_check: out(&h),
-    };
+    let body = OneOutput { health_check: out(&h) };
     let location = format!("{ENDPOINT}/healthcheck/{}", h.id);
     txn.config.health_checks.insert(h.id.clone(), Arc::new(h));
     Ok(Located { location, body })
@@ -305,9 +289,7 @@ fn health_check(txn: &Txn, id: &str) -> Result<Arc<HealthCheck>, AwsError> {
 
 pub fn get(txn: &mut Txn, input: IdInput) -> Result<OneOutput, AwsError> {
     let h = health_check(txn, &input.id)?;
-    Ok(OneOutput {
-        health_check: out(&h),
-    })
+    Ok(OneOutput { health_check: out(&h) })
 }
 
 #[derive(Deserialize)]
@@ -384,10 +366,7 @@ pub struct UpdateInput {
 
 pub fn update(txn: &mut Txn, input: UpdateInput) -> Result<OneOutput, AwsError> {
     let current = health_check(txn, &input.health_check_id)?;
-    if input
-        .health_check_version
-        .is_some_and(|v| v != current.version)
-    {
+    if input.health_check_version.is_some_and(|v| v != current.version) {
         return Err(AwsError::new(
             "HealthCheckVersionMismatch",
             409,
@@ -447,9 +426,7 @@ pub fn update(txn: &mut Txn, input: UpdateInput) -> Result<OneOutput, AwsError> 
     validate(txn, Some(&h.id), &h.config)?;
     h.version += 1;
     txn.touch(Kind::HealthCheck, &h.id);
-    let body = OneOutput {
-        health_check: out(&h),
-    };
+    let body = OneOutput { health_check: out(&h) };
     txn.config.health_checks.insert(h.id.clone(), Arc::new(h));
     Ok(body)
 }
@@ -545,9 +522,7 @@ pub fn status(
     view: Option<&Arc<dyn Route53HealthView>>,
 ) -> Result<ObservationsOutput, AwsError> {
     let h = probed(txn, &input.id)?;
-    Ok(observations(
-        view.map(|v| v.observations(&h.id)).unwrap_or_default(),
-    ))
+    Ok(observations(view.map(|v| v.observations(&h.id)).unwrap_or_default()))
 }
 
 pub fn last_failure_reason(
@@ -556,7 +531,5 @@ pub fn last_failure_reason(
     view: Option<&Arc<dyn Route53HealthView>>,
 ) -> Result<ObservationsOutput, AwsError> {
     let h = probed(txn, &input.id)?;
-    Ok(observations(
-        view.map(|v| v.last_failures(&h.id)).unwrap_or_default(),
-    ))
+    Ok(observations(view.map(|v| v.last_failures(&h.id)).unwrap_or_default()))
 }

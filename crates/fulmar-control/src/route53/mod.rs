@@ -101,24 +101,12 @@ const fn created(template: &'static str, operation: &'static str) -> Route {
 pub(crate) const ROUTES: &[Route] = &[
     created("/2013-04-01/hostedzone", "CreateHostedZone"),
     route("GET", "/2013-04-01/hostedzone", "ListHostedZones"),
-    route(
-        "GET",
-        "/2013-04-01/hostedzonesbyname",
-        "ListHostedZonesByName",
-    ),
-    route(
-        "GET",
-        "/2013-04-01/hostedzonesbyvpc",
-        "ListHostedZonesByVPC",
-    ),
+    route("GET", "/2013-04-01/hostedzonesbyname", "ListHostedZonesByName"),
+    route("GET", "/2013-04-01/hostedzonesbyvpc", "ListHostedZonesByVPC"),
     route("GET", "/2013-04-01/hostedzonecount", "GetHostedZoneCount"),
     route("GET", "/2013-04-01/hostedzone/{Id}", "GetHostedZone"),
     route("DELETE", "/2013-04-01/hostedzone/{Id}", "DeleteHostedZone"),
-    route(
-        "POST",
-        "/2013-04-01/hostedzone/{Id}",
-        "UpdateHostedZoneComment",
-    ),
+    route("POST", "/2013-04-01/hostedzone/{Id}", "UpdateHostedZoneComment"),
     route(
         "POST",
         "/2013-04-01/hostedzone/{Id}/associatevpc",
@@ -129,35 +117,15 @@ pub(crate) const ROUTES: &[Route] = &[
         "/2013-04-01/hostedzone/{Id}/disassociatevpc",
         "DisassociateVPCFromHostedZone",
     ),
-    route(
-        "POST",
-        "/2013-04-01/hostedzone/{Id}/rrset/",
-        "ChangeResourceRecordSets",
-    ),
-    route(
-        "GET",
-        "/2013-04-01/hostedzone/{Id}/rrset",
-        "ListResourceRecordSets",
-    ),
+    route("POST", "/2013-04-01/hostedzone/{Id}/rrset/", "ChangeResourceRecordSets"),
+    route("GET", "/2013-04-01/hostedzone/{Id}/rrset", "ListResourceRecordSets"),
     route("GET", "/2013-04-01/change/{Id}", "GetChange"),
     created("/2013-04-01/healthcheck", "CreateHealthCheck"),
     route("GET", "/2013-04-01/healthcheck", "ListHealthChecks"),
     route("GET", "/2013-04-01/healthcheckcount", "GetHealthCheckCount"),
-    route(
-        "GET",
-        "/2013-04-01/healthcheck/{HealthCheckId}",
-        "GetHealthCheck",
-    ),
-    route(
-        "POST",
-        "/2013-04-01/healthcheck/{HealthCheckId}",
-        "UpdateHealthCheck",
-    ),
-    route(
-        "DELETE",
-        "/2013-04-01/healthcheck/{HealthCheckId}",
-        "DeleteHealthCheck",
-    ),
+    route("GET", "/2013-04-01/healthcheck/{HealthCheckId}", "GetHealthCheck"),
+    route("POST", "/2013-04-01/healthcheck/{HealthCheckId}", "UpdateHealthCheck"),
+    route("DELETE", "/2013-04-01/healthcheck/{HealthCheckId}", "DeleteHealthCheck"),
     route(
         "GET",
         "/2013-04-01/healthcheck/{HealthCheckId}/status",
@@ -201,11 +169,7 @@ pub(crate) const ROUTES: &[Route] = &[
         "/2013-04-01/tags/{ResourceType}/{ResourceId}",
         "ListTagsForResource",
     ),
-    route(
-        "POST",
-        "/2013-04-01/tags/{ResourceType}",
-        "ListTagsForResources",
-    ),
+    route("POST", "/2013-04-01/tags/{ResourceType}", "ListTagsForResources"),
     route("GET", "/2013-04-01/accountlimit/{Type}", "GetAccountLimit"),
 ];
 
@@ -223,12 +187,7 @@ pub(crate) struct Located<T> {
 pub(crate) struct Empty {}
 
 /// Run one Route 53 operation and render its response.
-pub(crate) fn dispatch(
-    txn: &mut Txn,
-    req: &RestRequest,
-    request_id: &str,
-    views: &Views,
-) -> Result<Reply, AwsError> {
+pub(crate) fn dispatch(txn: &mut Txn, req: &RestRequest, request_id: &str, views: &Views) -> Result<Reply, AwsError> {
     let render = |body: &dyn erased::Render, headers: Vec<(String, String)>| Reply {
         status: req.route.status,
         headers,
@@ -320,11 +279,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> AwsError {
 }
 
 pub(crate) fn no_such_zone(id: &str) -> AwsError {
-    AwsError::new(
-        "NoSuchHostedZone",
-        404,
-        format!("No hosted zone found with ID: {id}"),
-    )
+    AwsError::new("NoSuchHostedZone", 404, format!("No hosted zone found with ID: {id}"))
 }
 
 pub(crate) fn no_such_health_check(id: &str) -> AwsError {

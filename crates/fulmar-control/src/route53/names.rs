@@ -16,9 +16,7 @@ pub(crate) fn normalize(raw: &str) -> Option<String> {
     while let Some(c) = chars.next() {
         if c == '\\' {
             let digits: String = (0..3).filter_map(|_| chars.next()).collect();
-            let code = u8::from_str_radix(&digits, 8)
-                .ok()
-                .filter(|_| digits.len() == 3)?;
+            let code = u8::from_str_radix(&digits, 8).ok().filter(|_| digits.len() == 3)?;
             out.push((code as char).to_ascii_lowercase());
         } else if c.is_ascii() && !c.is_ascii_control() && c != ' ' {
             out.push(c.to_ascii_lowercase());
@@ -32,21 +30,13 @@ pub(crate) fn normalize(raw: &str) -> Option<String> {
     if out == "." {
         return None;
     }
-    let labels_ok = out[..out.len() - 1]
-        .split('.')
-        .all(|l| !l.is_empty() && l.len() <= 63);
+    let labels_ok = out[..out.len() - 1].split('.').all(|l| !l.is_empty() && l.len() <= 63);
     (labels_ok && out.len() <= 255).then_some(out)
 }
 
 /// The stored form of a name, or `InvalidDomainName`.
 pub(crate) fn domain(raw: &str) -> Result<String, AwsError> {
-    normalize(raw).ok_or_else(|| {
-        AwsError::new(
-            "InvalidDomainName",
-            400,
-            format!("{raw} is not a valid domain name."),
-        )
-    })
+    normalize(raw).ok_or_else(|| AwsError::new("InvalidDomainName", 400, format!("{raw} is not a valid domain name.")))
 }
 
 /// The name as Route 53 lists it, with octal escapes.
@@ -79,14 +69,8 @@ mod tests {
 
     #[test]
     fn normal_and_display_forms() {
-        assert_eq!(
-            normalize("WWW.Example.COM").as_deref(),
-            Some("www.example.com.")
-        );
-        assert_eq!(
-            normalize("\\052.example.com.").as_deref(),
-            Some("*.example.com.")
-        );
+        assert_eq!(normalize("WWW.Example.COM").as_deref(), Some("www.example.com."));
+        assert_eq!(normalize("\\052.example.com.").as_deref(), Some("*.example.com."));
         assert_eq!(display("*.example.com."), "\\052.example.com.");
         assert_eq!(normalize("a..b"), None);
         assert_eq!(normalize(""), None);

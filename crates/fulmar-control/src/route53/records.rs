@@ -132,10 +132,7 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
             continue;
         }
         match after {
-            Some(r) => txn
-                .config
-                .record_sets
-                .insert(key.clone(), Arc::new(r.clone())),
+            Some(r) => txn.config.record_sets.insert(key.clone(), Arc::new(r.clone())),
             None => txn.config.record_sets.remove(key),
         };
         txn.touch(Kind::RecordSet, key);
@@ -179,10 +176,7 @@ fn apply(
                 return Err("A HostedZone must contain exactly one SOA record.".to_string());
             }
             if apex && record.rtype == "NS" {
-                return Err(
-                    "A HostedZone must contain at least one NS record for the zone itself."
-                        .to_string(),
-                );
+                return Err("A HostedZone must contain at least one NS record for the zone itself.".to_string());
             }
             working.remove(&key);
             return Ok(());
@@ -198,14 +192,16 @@ fn apply(
     let shown = names::display(&record.name);
     let zone_shown = names::display(&zone.name);
     if record.rtype == "CNAME" && apex {
-        return Err(format!("RRSet of type CNAME with DNS name {shown} is not permitted at apex in zone {zone_shown}"));
+        return Err(format!(
+            "RRSet of type CNAME with DNS name {shown} is not permitted at apex in zone {zone_shown}"
+        ));
     }
     if record.rtype == "SOA" && !apex {
-        return Err(format!("RRSet of type SOA with DNS name {shown} is not permitted because a SOA record may only exist at the apex"));
+        return Err(format!(
+            "RRSet of type SOA with DNS name {shown} is not permitted because a SOA record may only exist at the apex"
+        ));
     }
-    let same_name = || {
-        named(working, &record.zone_id, &record.name).filter(|r| r.key() != key)
-    };
+    let same_name = || named(working, &record.zone_id, &record.name).filter(|r| r.key() != key);
     let cname_conflict = same_name().any(|r| (r.rtype == "CNAME") != (record.rtype == "CNAME"));
     if cname_conflict {
         return Err(format!(
@@ -225,10 +221,7 @@ fn apply(
     }
     if let RoutingPolicy::IpBased(c) = &record.policy {
         let Some(collection) = txn.config.cidr_collections.get(&c.collection_id) else {
-            return Err(format!(
-                "CIDR collection {} does not exist",
-                c.collection_id
-            ));
+            return Err(format!("CIDR collection {} does not exist", c.collection_id));
         };
         if c.location_name != "*" && !collection.locations.contains_key(&c.location_name) {
             return Err(format!(
@@ -300,18 +293,13 @@ fn check_alias(
             return Err(outside());
         }
         if alias.dns_name == record.name && alias.hosted_zone_id == zone.id {
-            return Err(format!(
-                "Alias target {} cannot point to itself",
-                describe(record)
-            ));
+            return Err(format!("Alias target {} cannot point to itself", describe(record)));
         }
         let exists = |r: &RecordSet| r.name == alias.dns_name && r.rtype == record.rtype;
         let found = if target_zone.id == zone.id {
             named(working, &zone.id, &alias.dns_name).any(exists)
         } else {
-            super::records::zone_records(txn, &target_zone.id)
-                .values()
-                .any(exists)
+            super::records::zone_records(txn, &target_zone.id).values().any(exists)
         };
         return if found { Ok(()) } else { Err(not_found()) };
     }
@@ -319,10 +307,7 @@ fn check_alias(
     let wanted = wanted.strip_prefix("dualstack.").unwrap_or(wanted);
     let lb = txn.config.load_balancers.values().find(|lb| {
         lb.canonical_hosted_zone_id == alias.hosted_zone_id
-            && lb
-                .dns_name
-                .trim_end_matches('.')
-                .eq_ignore_ascii_case(wanted)
+            && lb.dns_name.trim_end_matches('.').eq_ignore_ascii_case(wanted)
     });
     match lb {
         Some(_) if matches!(record.rtype.as_str(), "A" | "AAAA") => Ok(()),

@@ -7,9 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 use fulmar_aws::AwsError;
-use fulmar_model::route53::{
-    AliasTarget, CidrRouting, FailoverRole, GeoLocation, RecordSet, RoutingPolicy,
-};
+use fulmar_model::route53::{AliasTarget, CidrRouting, FailoverRole, GeoLocation, RecordSet, RoutingPolicy};
 
 use super::{invalid, names};
 
@@ -153,20 +151,14 @@ fn change_ref(action: &str, r: &RecordSetIn, name: &str) -> String {
 }
 
 const TYPES: &[&str] = &[
-    "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS",
-    "TLSA", "SSHFP", "SVCB", "HTTPS",
+    "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP", "SVCB",
+    "HTTPS",
 ];
 
 /// Check a request's record set and build the stored form (zone-independent checks).
 /// `index` is the 1-based position of its change, for constraint messages.
-pub(crate) fn build(
-    zone_id: &str,
-    action: &str,
-    index: usize,
-    r: &RecordSetIn,
-) -> Result<RecordSet, AwsError> {
-    let at =
-        |member: &str| format!("changeBatch.changes.{index}.member.resourceRecordSet.{member}");
+pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) -> Result<RecordSet, AwsError> {
+    let at = |member: &str| format!("changeBatch.changes.{index}.member.resourceRecordSet.{member}");
     let name = names::normalize(&r.name).ok_or_else(|| {
         AwsError::new(
             "InvalidChangeBatch",
@@ -294,7 +286,9 @@ fn policy(r: &RecordSetIn, what: &str) -> Result<RoutingPolicy, AwsError> {
     }
     if let Some(g) = &r.geo_location {
         if g.continent_code.is_some() && g.country_code.is_some() {
-            return Err(invalid(format!("Invalid request: GeoLocation cannot have both ContinentCode and CountryCode in {what}")));
+            return Err(invalid(format!(
+                "Invalid request: GeoLocation cannot have both ContinentCode and CountryCode in {what}"
+            )));
         }
         if g.subdivision_code.is_some() && g.country_code.is_none() {
             return Err(invalid(format!(
@@ -354,13 +348,11 @@ fn check_value(rtype: &str, value: &str) -> Result<(), AwsError> {
             "Value is not a valid IPv6 address",
             value,
         )),
-        "TXT" | "SPF" if !(value.starts_with('"') && value.ends_with('"') && value.len() >= 2) => {
-            Err(fatal(
-                "InvalidCharacterString",
-                "Value should be enclosed in quotation marks",
-                value,
-            ))
-        }
+        "TXT" | "SPF" if !(value.starts_with('"') && value.ends_with('"') && value.len() >= 2) => Err(fatal(
+            "InvalidCharacterString",
+            "Value should be enclosed in quotation marks",
+            value,
+        )),
         "MX" => {
             let mut parts = value.split_whitespace();
             let pref_ok = parts.next().and_then(|p| p.parse::<u16>().ok()).is_some();
@@ -378,9 +370,7 @@ fn check_value(rtype: &str, value: &str) -> Result<(), AwsError> {
         "CNAME" | "NS" | "PTR" if names::normalize(value).is_none() => {
             Err(fatal("DomainLabelEmpty", "Domain label is empty", value))
         }
-        _ if value.is_empty() || value.len() > 4000 => {
-            Err(fatal("InvalidRDATA", "Value is empty or too long", value))
-        }
+        _ if value.is_empty() || value.len() > 4000 => Err(fatal("InvalidRDATA", "Value is empty or too long", value)),
         _ => Ok(()),
     }
 }

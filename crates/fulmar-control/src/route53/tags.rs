@@ -97,9 +97,7 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<Empty, AwsError> {
     let add = input.add_tags.unwrap_or_default();
     let remove = input.remove_tag_keys.unwrap_or_default();
     if add.len() > 10 || remove.len() > 10 {
-        return Err(invalid(
-            "You can add or remove at most 10 tags in one request",
-        ));
+        return Err(invalid("You can add or remove at most 10 tags in one request"));
     }
     tags.retain(|t| !remove.contains(&t.key));
     for t in add {

@@ -43,8 +43,7 @@ pub struct AnswerOutput {
 }
 
 fn ip(raw: &str) -> Result<IpAddr, AwsError> {
-    raw.parse()
-        .map_err(|_| invalid(format!("Invalid IP address: {raw}")))
+    raw.parse().map_err(|_| invalid(format!("Invalid IP address: {raw}")))
 }
 
 pub fn answer(
@@ -94,9 +93,7 @@ fn from_records(txn: &Txn, zone_id: &str, name: &str, rtype: &str) -> (String, V
     let records = zone_records(txn, zone_id);
     let mut at_name: Vec<&RecordSet> = records.values().filter(|r| r.name == name).collect();
     if at_name.is_empty() {
-        let below = records
-            .values()
-            .any(|r| r.name.ends_with(&format!(".{name}")));
+        let below = records.values().any(|r| r.name.ends_with(&format!(".{name}")));
         if below {
             return ("NOERROR".to_string(), Vec::new());
         }
@@ -119,9 +116,7 @@ fn from_records(txn: &Txn, zone_id: &str, name: &str, rtype: &str) -> (String, V
         match &r.alias {
             None => data.extend(r.records.iter().cloned()),
             Some(a) => {
-                let same_zone = records
-                    .values()
-                    .filter(|t| t.name == a.dns_name && t.rtype == r.rtype);
+                let same_zone = records.values().filter(|t| t.name == a.dns_name && t.rtype == r.rtype);
                 data.extend(same_zone.flat_map(|t| t.records.iter().cloned()));
                 let wanted_lb = a.dns_name.trim_end_matches('.');
                 let wanted_lb = wanted_lb.strip_prefix("dualstack.").unwrap_or(wanted_lb);

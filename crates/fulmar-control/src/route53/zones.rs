@@ -73,11 +73,7 @@ fn zone_out(txn: &Txn, z: &HostedZone) -> HostedZoneOut {
 
 fn delegation(z: &HostedZone) -> Option<DelegationSetOut> {
     (!z.private).then(|| DelegationSetOut {
-        name_servers: z
-            .name_servers
-            .iter()
-            .map(|n| NameServer(n.clone()))
-            .collect(),
+        name_servers: z.name_servers.iter().map(|n| NameServer(n.clone())).collect(),
     })
 }
 
@@ -91,11 +87,7 @@ fn vpc_shape(v: &ZoneVpc) -> VpcShape {
 /// The zone with this id, or NoSuchHostedZone.
 pub(crate) fn zone(txn: &Txn, id: &str) -> Result<Arc<HostedZone>, AwsError> {
     let id = bare_zone_id(id);
-    txn.config
-        .hosted_zones
-        .get(id)
-        .cloned()
-        .ok_or_else(|| no_such_zone(id))
+    txn.config.hosted_zones.get(id).cloned().ok_or_else(|| no_such_zone(id))
 }
 
 /// Four name servers as Route 53 assigns them: one each under `.com`, `.net`,
@@ -122,9 +114,7 @@ fn vpc(txn: &Txn, shape: &VpcShape) -> Result<ZoneVpc, AwsError> {
         _ => Err(AwsError::new(
             "InvalidVPCId",
             400,
-            format!(
-                "The VPC ID '{id}' is not valid in region {region}, or the VPC does not exist."
-            ),
+            format!("The VPC ID '{id}' is not valid in region {region}, or the VPC does not exist."),
         )),
     }
 }
@@ -152,9 +142,7 @@ pub struct CreateOutput {
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>, AwsError> {
     if input.caller_reference.is_empty() || input.caller_reference.len() > 128 {
-        return Err(invalid(
-            "CallerReference must be between 1 and 128 characters long",
-        ));
+        return Err(invalid("CallerReference must be between 1 and 128 characters long"));
     }
     if input.delegation_set_id.is_some() {
         return Err(AwsError::new(
@@ -230,9 +218,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
         txn.config.record_sets.insert(key.clone(), Arc::new(record));
         txn.touch(Kind::RecordSet, &key);
     }
-    txn.config
-        .hosted_zones
-        .insert(zone.id.clone(), Arc::new(zone.clone()));
+    txn.config.hosted_zones.insert(zone.id.clone(), Arc::new(zone.clone()));
     txn.touch(Kind::HostedZone, &zone.id);
     let change_info = changes::record(txn, None);
     Ok(Located {
@@ -241,10 +227,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
             hosted_zone: zone_out(txn, &zone),
             change_info,
             delegation_set: delegation(&zone),
-            vpc: input
-                .vpc
-                .filter(|_| private)
-                .map(|_| vpc_shape(&zone.vpcs[0])),
+            vpc: input.vpc.filter(|_| private).map(|_| vpc_shape(&zone.vpcs[0])),
         },
     })
 }
@@ -252,10 +235,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
 /// The SOA and NS record sets Route 53 creates with every zone.
 fn default_records(zone: &HostedZone) -> [RecordSet; 2] {
     let ns: Vec<String> = zone.name_servers.iter().map(|n| format!("{n}.")).collect();
-    let soa = format!(
-        "{} awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400",
-        ns[0]
-    );
+    let soa = format!("{} awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400", ns[0]);
     let record = |rtype: &str, ttl: u32, records: Vec<String>| RecordSet {
         zone_id: zone.id.clone(),
         name: zone.name.clone(),
@@ -332,11 +312,7 @@ pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
     match input.hostedzonetype.as_deref() {
         None => {}
         Some("PrivateHostedZone") => zones.retain(|z| z.private),
-        Some(other) => {
-            return Err(invalid(format!(
-                "Invalid value for HostedZoneType: {other}"
-            )))
-        }
+        Some(other) => return Err(invalid(format!("Invalid value for HostedZoneType: {other}"))),
     }
     let start = match &input.marker {
         None => 0,
@@ -380,9 +356,7 @@ pub struct ListByNameOutput {
 pub fn list_by_name(txn: &mut Txn, input: ListByNameInput) -> Result<ListByNameOutput, AwsError> {
     let max = max_items(input.maxitems.as_deref(), 100, 100)?;
     if input.hostedzoneid.is_some() && input.dnsname.is_none() {
-        return Err(invalid(
-            "The input is not valid: HostedZoneId requires DNSName",
-        ));
+        return Err(invalid("The input is not valid: HostedZoneId requires DNSName"));
     }
     let start_name = input.dnsname.as_deref().map(names::domain).transpose()?;
     let mut zones: Vec<Arc<HostedZone>> = txn.config.hosted_zones.values().cloned().collect();
@@ -390,18 +364,10 @@ pub fn list_by_name(txn: &mut Txn, input: ListByNameInput) -> Result<ListByNameO
     let start = match &start_name {
         None => 0,
         Some(name) => {
-            let id = input
-                .hostedzoneid
-                .as_deref()
-                .map(bare_zone_id)
-                .unwrap_or("");
+            let id = input.hostedzoneid.as_deref().map(bare_zone_id).unwrap_or("");
             zones
                 .iter()
-                .position(|z| {
-                    names::cmp(&z.name, name)
-                        .then_with(|| z.id.as_str().cmp(id))
-                        .is_ge()
-                })
+                .position(|z| names::cmp(&z.name, name).then_with(|| z.id.as_str().cmp(id)).is_ge())
                 .unwrap_or(zones.len())
         }
     };
@@ -460,14 +426,13 @@ pub fn list_by_vpc(txn: &mut Txn, input: ListByVpcInput) -> Result<ListByVpcOutp
         .filter(|z| z.vpcs.contains(&wanted))
         .collect();
     let (page, next) =
-        fulmar_aws::paging::page(&zones, input.nexttoken.as_deref(), Some(max as u32), 100)
-            .map_err(|_| {
-                AwsError::new(
-                    "InvalidPaginationToken",
-                    400,
-                    "The value that you specified for NextToken is not valid.",
-                )
-            })?;
+        fulmar_aws::paging::page(&zones, input.nexttoken.as_deref(), Some(max as u32), 100).map_err(|_| {
+            AwsError::new(
+                "InvalidPaginationToken",
+                400,
+                "The value that you specified for NextToken is not valid.",
+            )
+        })?;
     Ok(ListByVpcOutput {
         hosted_zone_summaries: page
             .iter()
@@ -508,9 +473,8 @@ pub struct ChangeOutput {
 pub fn delete(txn: &mut Txn, input: IdInput) -> Result<ChangeOutput, AwsError> {
     let z = zone(txn, &input.id)?;
     let records = zone_records(txn, &z.id);
-    let required = |r: &RecordSet| {
-        r.name == z.name && (r.rtype == "SOA" || r.rtype == "NS") && r.set_identifier.is_none()
-    };
+    let required =
+        |r: &RecordSet| r.name == z.name && (r.rtype == "SOA" || r.rtype == "NS") && r.set_identifier.is_none();
     if !records.values().all(required) {
         return Err(AwsError::new(
             "HostedZoneNotEmpty",
@@ -551,9 +515,7 @@ pub fn update_comment(txn: &mut Txn, input: CommentInput) -> Result<CommentOutpu
     let mut z = (*z).clone();
     z.comment = input.comment.filter(|c| !c.is_empty());
     txn.touch(Kind::HostedZone, &z.id);
-    txn.config
-        .hosted_zones
-        .insert(z.id.clone(), Arc::new(z.clone()));
+    txn.config.hosted_zones.insert(z.id.clone(), Arc::new(z.clone()));
     Ok(CommentOutput {
         hosted_zone: zone_out(txn, &z),
     })
@@ -606,11 +568,7 @@ pub fn associate_vpc(txn: &mut Txn, input: VpcInput) -> Result<ChangeOutput, Aws
 pub fn disassociate_vpc(txn: &mut Txn, input: VpcInput) -> Result<ChangeOutput, AwsError> {
     let z = zone(txn, &input.id)?;
     let id = input.vpc.id.clone().unwrap_or_default();
-    let region = input
-        .vpc
-        .region
-        .clone()
-        .unwrap_or_else(|| txn.region.clone());
+    let region = input.vpc.region.clone().unwrap_or_else(|| txn.region.clone());
     let wanted = ZoneVpc { vpc_id: id, region };
     if !z.vpcs.contains(&wanted) {
         return Err(AwsError::new(

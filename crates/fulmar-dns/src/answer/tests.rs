@@ -2,8 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use fulmar_model::route53::{
-    AliasTarget, CidrCollection, CidrRouting, FailoverRole, GeoLocation, HostedZone, RecordSet,
-    ZoneVpc,
+    AliasTarget, CidrCollection, CidrRouting, FailoverRole, GeoLocation, HostedZone, RecordSet, ZoneVpc,
 };
 use fulmar_model::{Config, LoadBalancer};
 use rand::rngs::StdRng;
@@ -132,23 +131,11 @@ fn example() -> Config {
     );
     soa.ttl = Some(900);
     put(&mut c, soa);
-    put(
-        &mut c,
-        rs("Z1", "example.com.", "NS", &["ns-1.awsdns-00.com."]),
-    );
+    put(&mut c, rs("Z1", "example.com.", "NS", &["ns-1.awsdns-00.com."]));
     put(&mut c, rs("Z1", "example.com.", "A", &["192.0.2.1"]));
-    put(
-        &mut c,
-        rs("Z1", "www.example.com.", "A", &["192.0.2.10", "192.0.2.11"]),
-    );
-    put(
-        &mut c,
-        rs("Z1", "mail.example.com.", "MX", &["10 mx.example.com."]),
-    );
-    put(
-        &mut c,
-        rs("Z1", "a.deep.example.com.", "TXT", &["\"hello\""]),
-    );
+    put(&mut c, rs("Z1", "www.example.com.", "A", &["192.0.2.10", "192.0.2.11"]));
+    put(&mut c, rs("Z1", "mail.example.com.", "MX", &["10 mx.example.com."]));
+    put(&mut c, rs("Z1", "a.deep.example.com.", "TXT", &["\"hello\""]));
     put(
         &mut c,
         rs(
@@ -158,10 +145,7 @@ fn example() -> Config {
             &["ns1.sub.example.com.", "ns.elsewhere.net."],
         ),
     );
-    put(
-        &mut c,
-        rs("Z1", "ns1.sub.example.com.", "A", &["192.0.2.53"]),
-    );
+    put(&mut c, rs("Z1", "ns1.sub.example.com.", "A", &["192.0.2.53"]));
     c
 }
 
@@ -248,19 +232,12 @@ fn zone_without_soa_gets_route53_default() {
 
 #[test]
 fn delegation_gives_referral_with_glue() {
-    for name in [
-        "sub.example.com.",
-        "www.sub.example.com.",
-        "ns1.sub.example.com.",
-    ] {
+    for name in ["sub.example.com.", "www.sub.example.com.", "ns1.sub.example.com."] {
         let r = q(&example(), name, RecordType::A);
         assert_eq!(r.rcode, ResponseCode::NoError);
         assert!(!r.authoritative, "{name}");
         assert!(r.answers.is_empty());
-        assert_eq!(
-            data(&r.authority),
-            ["ns1.sub.example.com.", "ns.elsewhere.net."]
-        );
+        assert_eq!(data(&r.authority), ["ns1.sub.example.com.", "ns.elsewhere.net."]);
         assert_eq!(data(&r.additional), ["192.0.2.53"], "only in-zone glue");
     }
 }
@@ -276,42 +253,19 @@ fn ds_at_the_cut_is_answered_by_the_parent() {
 fn cname_chains_are_followed_inside_served_zones() {
     let mut c = example();
     zone(&mut c, "Z2", "other.test.");
-    put(
-        &mut c,
-        rs("Z1", "a.example.com.", "CNAME", &["b.example.com"]),
-    );
-    put(
-        &mut c,
-        rs("Z1", "b.example.com.", "CNAME", &["c.other.test."]),
-    );
+    put(&mut c, rs("Z1", "a.example.com.", "CNAME", &["b.example.com"]));
+    put(&mut c, rs("Z1", "b.example.com.", "CNAME", &["c.other.test."]));
     put(&mut c, rs("Z2", "c.other.test.", "A", &["198.51.100.7"]));
+    put(&mut c, rs("Z1", "out.example.com.", "CNAME", &["www.elsewhere.net."]));
     put(
         &mut c,
-        rs("Z1", "out.example.com.", "CNAME", &["www.elsewhere.net."]),
+        rs("Z1", "dangling.example.com.", "CNAME", &["gone.example.com."]),
     );
-    put(
-        &mut c,
-        rs(
-            "Z1",
-            "dangling.example.com.",
-            "CNAME",
-            &["gone.example.com."],
-        ),
-    );
-    put(
-        &mut c,
-        rs("Z1", "loop1.example.com.", "CNAME", &["loop2.example.com."]),
-    );
-    put(
-        &mut c,
-        rs("Z1", "loop2.example.com.", "CNAME", &["loop1.example.com."]),
-    );
+    put(&mut c, rs("Z1", "loop1.example.com.", "CNAME", &["loop2.example.com."]));
+    put(&mut c, rs("Z1", "loop2.example.com.", "CNAME", &["loop1.example.com."]));
 
     let r = q(&c, "a.example.com.", RecordType::A);
-    assert_eq!(
-        data(&r.answers),
-        ["b.example.com.", "c.other.test.", "198.51.100.7"]
-    );
+    assert_eq!(data(&r.answers), ["b.example.com.", "c.other.test.", "198.51.100.7"]);
     assert!(r.authoritative);
 
     let r = q(&c, "a.example.com.", RecordType::CNAME);
@@ -320,10 +274,7 @@ fn cname_chains_are_followed_inside_served_zones() {
     let r = q(&c, "out.example.com.", RecordType::A);
     assert_eq!(
         (r.rcode, data(&r.answers)),
-        (
-            ResponseCode::NoError,
-            vec!["www.elsewhere.net.".to_string()]
-        )
+        (ResponseCode::NoError, vec!["www.elsewhere.net.".to_string()])
     );
 
     let r = q(&c, "dangling.example.com.", RecordType::A);
@@ -356,10 +307,7 @@ fn wildcards_match_only_names_that_do_not_exist() {
         "existing name blocks the wildcard"
     );
     let r = q(&c, "deep.example.com.", RecordType::A);
-    assert!(
-        r.answers.is_empty(),
-        "empty non-terminal blocks the wildcard"
-    );
+    assert!(r.answers.is_empty(), "empty non-terminal blocks the wildcard");
     let r = q(&c, "x.deep.example.com.", RecordType::A);
     assert_eq!(
         r.rcode,
@@ -464,12 +412,7 @@ fn multivalue_skips_unhealthy_values() {
         let r = rs("Z1", "m.example.com.", "A", &[&format!("10.0.2.{i}")]);
         put(
             &mut c,
-            with(
-                r,
-                &format!("m{i}"),
-                RoutingPolicy::MultiValue,
-                Some(&format!("hc{i}")),
-            ),
+            with(r, &format!("m{i}"), RoutingPolicy::MultiValue, Some(&format!("hc{i}"))),
         );
     }
     let oracle = Oracle::down(&["hc1"]);
@@ -485,10 +428,7 @@ fn multivalue_skips_unhealthy_values() {
 #[test]
 fn latency_uses_client_subnet_then_source() {
     let mut c = example();
-    for (id, region, v) in [
-        ("use", "us-east-1", "10.1.0.1"),
-        ("euw", "eu-west-1", "10.1.0.2"),
-    ] {
+    for (id, region, v) in [("use", "us-east-1", "10.1.0.1"), ("euw", "eu-west-1", "10.1.0.2")] {
         put(
             &mut c,
             with(
@@ -505,11 +445,7 @@ fn latency_uses_client_subnet_then_source() {
         ..Default::default()
     });
     let r = a.q(&c, "l.example.com.", RecordType::A);
-    assert_eq!(
-        data(&r.answers),
-        ["10.1.0.1"],
-        "unplaced source: default region"
-    );
+    assert_eq!(data(&r.answers), ["10.1.0.1"], "unplaced source: default region");
     assert!(r.location_dependent);
     a.client.subnet = Some("198.51.100.0/24".parse().unwrap());
     assert_eq!(
@@ -559,15 +495,9 @@ fn geolocation_and_ip_based_routing() {
         ],
         ..Default::default()
     });
-    assert_eq!(
-        data(&a.q(&c, "g.example.com.", RecordType::A).answers),
-        ["10.2.0.2"]
-    );
+    assert_eq!(data(&a.q(&c, "g.example.com.", RecordType::A).answers), ["10.2.0.2"]);
     a.client.addr = "127.0.0.2".parse().unwrap();
-    assert_eq!(
-        data(&a.q(&c, "g.example.com.", RecordType::A).answers),
-        ["10.2.0.1"]
-    );
+    assert_eq!(data(&a.q(&c, "g.example.com.", RecordType::A).answers), ["10.2.0.1"]);
     a.client.addr = "127.0.0.3".parse().unwrap();
     let r = a.q(&c, "g.example.com.", RecordType::A);
     assert_eq!(
@@ -584,10 +514,7 @@ fn geolocation_and_ip_based_routing() {
             name: "c".into(),
             arn: "arn".into(),
             version: 1,
-            locations: BTreeMap::from([(
-                "office".to_string(),
-                vec!["127.0.0.0/30".parse().unwrap()],
-            )]),
+            locations: BTreeMap::from([("office".to_string(), vec!["127.0.0.0/30".parse().unwrap()])]),
         }),
     );
     let ip = |id: &str, v: &str, loc: &str| {
@@ -605,10 +532,7 @@ fn geolocation_and_ip_based_routing() {
     put(&mut c, ip("office", "10.3.0.1", "office"));
     put(&mut c, ip("default", "10.3.0.2", "*"));
     a.client.addr = "127.0.0.2".parse().unwrap();
-    assert_eq!(
-        data(&a.q(&c, "i.example.com.", RecordType::A).answers),
-        ["10.3.0.1"]
-    );
+    assert_eq!(data(&a.q(&c, "i.example.com.", RecordType::A).answers), ["10.3.0.1"]);
     a.client.subnet = Some("192.0.2.0/24".parse().unwrap());
     assert_eq!(
         data(&a.q(&c, "i.example.com.", RecordType::A).answers),
@@ -647,15 +571,9 @@ fn alias_to_a_load_balancer_at_the_apex() {
     lb(&mut c, "web-123.us-east-1.elb.amazonaws.com", "127.0.10.1");
     for (name, target) in [
         ("shop.test.", "web-123.us-east-1.elb.amazonaws.com."),
-        (
-            "a.shop.test.",
-            "dualstack.WEB-123.us-east-1.elb.amazonaws.com",
-        ),
+        ("a.shop.test.", "dualstack.WEB-123.us-east-1.elb.amazonaws.com"),
     ] {
-        put(
-            &mut c,
-            alias(rs("Z1", name, "A", &[]), "Z35SXDOTRQ7X7K", target, true),
-        );
+        put(&mut c, alias(rs("Z1", name, "A", &[]), "Z35SXDOTRQ7X7K", target, true));
         put(
             &mut c,
             alias(rs("Z1", name, "AAAA", &[]), "Z35SXDOTRQ7X7K", target, true),
@@ -681,41 +599,25 @@ fn evaluate_target_health_fails_over_away_from_an_unhealthy_load_balancer() {
     );
     put(
         &mut c,
-        with(
-            primary,
-            "p",
-            RoutingPolicy::Failover(FailoverRole::Primary),
-            None,
-        ),
+        with(primary, "p", RoutingPolicy::Failover(FailoverRole::Primary), None),
     );
     let secondary = rs("Z1", "shop.test.", "A", &["10.5.0.1"]);
     put(
         &mut c,
-        with(
-            secondary,
-            "s",
-            RoutingPolicy::Failover(FailoverRole::Secondary),
-            None,
-        ),
+        with(secondary, "s", RoutingPolicy::Failover(FailoverRole::Secondary), None),
     );
     let oracle = Oracle::default();
     let a = Ask {
         oracle: &oracle,
         ..Default::default()
     };
-    assert_eq!(
-        data(&a.q(&c, "shop.test.", RecordType::A).answers),
-        ["127.0.10.1"]
-    );
+    assert_eq!(data(&a.q(&c, "shop.test.", RecordType::A).answers), ["127.0.10.1"]);
     oracle
         .down
         .lock()
         .unwrap()
         .insert("web-1.us-east-1.elb.amazonaws.com".into());
-    assert_eq!(
-        data(&a.q(&c, "shop.test.", RecordType::A).answers),
-        ["10.5.0.1"]
-    );
+    assert_eq!(data(&a.q(&c, "shop.test.", RecordType::A).answers), ["10.5.0.1"]);
 }
 
 #[test]
@@ -755,10 +657,7 @@ fn private_zones_answer_only_inside_their_vpc() {
         ..Default::default()
     });
     a.client.addr = "127.0.1.5".parse().unwrap();
-    assert_eq!(
-        data(&a.q(&c, "db.corp.test.", RecordType::A).answers),
-        ["10.6.0.1"]
-    );
+    assert_eq!(data(&a.q(&c, "db.corp.test.", RecordType::A).answers), ["10.6.0.1"]);
     for outside in ["127.0.2.5", "127.0.0.1"] {
         a.client.addr = outside.parse().unwrap();
         assert_eq!(
@@ -770,15 +669,9 @@ fn private_zones_answer_only_inside_their_vpc() {
     // Split view: a public zone of the same name answers everyone else.
     zone(&mut c, "ZPUB", "corp.test.");
     put(&mut c, rs("ZPUB", "db.corp.test.", "A", &["203.0.113.1"]));
-    assert_eq!(
-        data(&a.q(&c, "db.corp.test.", RecordType::A).answers),
-        ["203.0.113.1"]
-    );
+    assert_eq!(data(&a.q(&c, "db.corp.test.", RecordType::A).answers), ["203.0.113.1"]);
     a.client.addr = "127.0.1.5".parse().unwrap();
-    assert_eq!(
-        data(&a.q(&c, "db.corp.test.", RecordType::A).answers),
-        ["10.6.0.1"]
-    );
+    assert_eq!(data(&a.q(&c, "db.corp.test.", RecordType::A).answers), ["10.6.0.1"]);
 }
 
 #[test]
@@ -788,12 +681,7 @@ fn all_unhealthy_counts_as_all_healthy() {
         let r = rs("Z1", "w.example.com.", "A", &[&format!("10.7.0.{i}")]);
         put(
             &mut c,
-            with(
-                r,
-                &format!("w{i}"),
-                RoutingPolicy::Weighted(1),
-                Some(&format!("hc{i}")),
-            ),
+            with(r, &format!("w{i}"), RoutingPolicy::Weighted(1), Some(&format!("hc{i}"))),
         );
     }
     let oracle = Oracle::down(&["hc0", "hc1"]);

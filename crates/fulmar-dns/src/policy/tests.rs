@@ -31,10 +31,7 @@ fn simple_answers_everything() {
 
 #[test]
 fn weighted_follows_weights() {
-    let e = [
-        entry(RoutingPolicy::Weighted(3)),
-        entry(RoutingPolicy::Weighted(1)),
-    ];
+    let e = [entry(RoutingPolicy::Weighted(3)), entry(RoutingPolicy::Weighted(1))];
     let mut r = rng();
     let mut counts = [0usize; 2];
     for _ in 0..4000 {
@@ -45,20 +42,14 @@ fn weighted_follows_weights() {
 
 #[test]
 fn weighted_zero_only_when_nonzero_unhealthy_or_all_zero() {
-    let e = [
-        entry(RoutingPolicy::Weighted(0)),
-        entry(RoutingPolicy::Weighted(5)),
-    ];
+    let e = [entry(RoutingPolicy::Weighted(0)), entry(RoutingPolicy::Weighted(5))];
     for _ in 0..50 {
         assert_eq!(pick(&e, &[true, true], &Place::default()), vec![1]);
     }
     assert_eq!(pick(&e, &[true, false], &Place::default()), vec![0]);
     // Everything unhealthy: all count as healthy, so the non-zero one wins again.
     assert_eq!(pick(&e, &[false, false], &Place::default()), vec![1]);
-    let zeros = [
-        entry(RoutingPolicy::Weighted(0)),
-        entry(RoutingPolicy::Weighted(0)),
-    ];
+    let zeros = [entry(RoutingPolicy::Weighted(0)), entry(RoutingPolicy::Weighted(0))];
     let mut seen = [false; 2];
     let mut r = rng();
     for _ in 0..100 {
@@ -69,10 +60,7 @@ fn weighted_zero_only_when_nonzero_unhealthy_or_all_zero() {
 
 #[test]
 fn weighted_skips_unhealthy() {
-    let e = [
-        entry(RoutingPolicy::Weighted(100)),
-        entry(RoutingPolicy::Weighted(1)),
-    ];
+    let e = [entry(RoutingPolicy::Weighted(100)), entry(RoutingPolicy::Weighted(1))];
     for _ in 0..50 {
         assert_eq!(pick(&e, &[false, true], &Place::default()), vec![1]);
     }
@@ -87,11 +75,7 @@ fn failover_roles() {
     let p = Place::default();
     assert_eq!(pick(&e, &[true, true], &p), vec![1]);
     assert_eq!(pick(&e, &[true, false], &p), vec![0]);
-    assert_eq!(
-        pick(&e, &[false, false], &p),
-        vec![1],
-        "both unhealthy: primary"
-    );
+    assert_eq!(pick(&e, &[false, false], &p), vec![1], "both unhealthy: primary");
     assert_eq!(pick(&e[..1], &[false], &p), vec![0], "secondary alone");
 }
 
@@ -128,11 +112,7 @@ fn latency_exact_then_nearest() {
         vec![0],
         "next nearest"
     );
-    assert_eq!(
-        pick(&e, &[true; 3], &Place::default()),
-        vec![0],
-        "unplaced: us-east-1"
-    );
+    assert_eq!(pick(&e, &[true; 3], &Place::default()), vec![0], "unplaced: us-east-1");
 }
 
 fn geo(continent: Option<&str>, country: Option<&str>, sub: Option<&str>) -> Entry {
@@ -194,13 +174,7 @@ fn ip_based_longest_match_then_default() {
     };
     assert_eq!(choose(&e, &[true; 3], &at("10.1.2.3"), &mut rng()), vec![2]);
     assert_eq!(choose(&e, &[true; 3], &at("10.2.2.3"), &mut rng()), vec![1]);
-    assert_eq!(
-        choose(&e, &[true; 3], &at("192.0.2.1"), &mut rng()),
-        vec![0]
-    );
-    assert_eq!(
-        choose(&e, &[true, true, false], &at("10.1.2.3"), &mut rng()),
-        vec![1]
-    );
+    assert_eq!(choose(&e, &[true; 3], &at("192.0.2.1"), &mut rng()), vec![0]);
+    assert_eq!(choose(&e, &[true, true, false], &at("10.1.2.3"), &mut rng()), vec![1]);
     assert!(choose(&e[1..], &[true; 2], &at("192.0.2.1"), &mut rng()).is_empty());
 }

@@ -25,15 +25,9 @@ fn config() -> Config {
             tags: Vec::new(),
         }),
     );
-    let big: Vec<String> = (0..100)
-        .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
-        .collect();
+    let big: Vec<String> = (0..100).map(|i| format!("10.0.{}.{}", i / 256, i % 256)).collect();
     for (name, policy, records) in [
-        (
-            "www.example.com.",
-            RoutingPolicy::Simple,
-            vec!["192.0.2.1".to_string()],
-        ),
+        ("www.example.com.", RoutingPolicy::Simple, vec!["192.0.2.1".to_string()]),
         ("big.example.com.", RoutingPolicy::Simple, big),
     ] {
         let r = RecordSet {
@@ -93,15 +87,9 @@ fn garbage_with_an_id_gets_formerr() {
     let mut bytes = query("www.example.com.", None).to_vec().unwrap();
     bytes.truncate(bytes.len() - 3);
     let r = send(&ix, &bytes, Transport::Udp).unwrap();
-    assert_eq!(
-        (r.metadata.id, r.metadata.response_code),
-        (4242, ResponseCode::FormErr)
-    );
+    assert_eq!((r.metadata.id, r.metadata.response_code), (4242, ResponseCode::FormErr));
     assert_eq!(r.metadata.message_type, MessageType::Response);
-    assert!(
-        send(&ix, &[1, 2, 3], Transport::Udp).is_none(),
-        "no header: dropped"
-    );
+    assert!(send(&ix, &[1, 2, 3], Transport::Udp).is_none(), "no header: dropped");
 }
 
 #[test]
@@ -116,10 +104,7 @@ fn responses_are_not_answered() {
 fn two_questions_get_formerr_and_other_opcodes_notimp() {
     let ix = ZoneIndex::build(&config());
     let mut m = query("www.example.com.", None);
-    m.add_query(Query::query(
-        Name::from_ascii("example.com.").unwrap(),
-        RecordType::A,
-    ));
+    m.add_query(Query::query(Name::from_ascii("example.com.").unwrap(), RecordType::A));
     let r = send(&ix, &m.to_vec().unwrap(), Transport::Udp).unwrap();
     assert_eq!(r.metadata.response_code, ResponseCode::FormErr);
     let mut m = query("www.example.com.", None);
@@ -134,9 +119,7 @@ fn answers_are_authoritative_without_recursion() {
     let mut m = query("www.example.com.", None);
     m.metadata.recursion_desired = true;
     let r = send(&ix, &m.to_vec().unwrap(), Transport::Udp).unwrap();
-    assert!(
-        r.metadata.authoritative && r.metadata.recursion_desired && !r.metadata.recursion_available
-    );
+    assert!(r.metadata.authoritative && r.metadata.recursion_desired && !r.metadata.recursion_available);
     assert_eq!(r.answers.len(), 1);
     assert_eq!(r.queries, m.queries);
     assert!(r.edns.is_none(), "no OPT unless asked");
@@ -172,11 +155,7 @@ fn client_subnet_is_echoed_with_scope() {
             panic!("no client subnet echoed")
         };
         assert_eq!(
-            (
-                cs.addr().to_string().as_str(),
-                cs.source_prefix(),
-                cs.scope_prefix()
-            ),
+            (cs.addr().to_string().as_str(), cs.source_prefix(), cs.scope_prefix()),
             ("198.51.100.0", 24, scope)
         );
     }
@@ -229,24 +208,8 @@ fn send_raw(ix: &ZoneIndex, bytes: &[u8]) -> Option<Vec<u8>> {
     let opts = Options::default();
     let src = "127.0.0.1".parse().unwrap();
     let mut rng = StdRng::seed_from_u64(0);
-    let out = respond(
-        ix,
-        bytes,
-        src,
-        Transport::Udp,
-        &crate::AllHealthy,
-        &opts,
-        &mut rng,
-    );
-    respond(
-        ix,
-        bytes,
-        src,
-        Transport::Tcp,
-        &crate::AllHealthy,
-        &opts,
-        &mut rng,
-    );
+    let out = respond(ix, bytes, src, Transport::Udp, &crate::AllHealthy, &opts, &mut rng);
+    respond(ix, bytes, src, Transport::Tcp, &crate::AllHealthy, &opts, &mut rng);
     out
 }
 

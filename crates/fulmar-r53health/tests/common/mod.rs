@@ -166,14 +166,12 @@ fn acceptor() -> TlsAcceptor {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = vec![CertificateDer::from_pem_slice(include_bytes!("../data/cert.pem")).unwrap()];
     let key = PrivateKeyDer::from_pem_slice(include_bytes!("../data/key.pem")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -206,10 +204,7 @@ pub fn check(id: &str, kind: &str, addr: SocketAddr, threshold: u32) -> HealthCh
 }
 
 pub fn config(checks: Vec<HealthCheck>) -> Arc<Config> {
-    let health_checks: BTreeMap<_, _> = checks
-        .into_iter()
-        .map(|c| (c.id.clone(), Arc::new(c)))
-        .collect();
+    let health_checks: BTreeMap<_, _> = checks.into_iter().map(|c| (c.id.clone(), Arc::new(c))).collect();
     Arc::new(Config {
         health_checks,
         ..Config::default()
@@ -220,10 +215,7 @@ pub fn config(checks: Vec<HealthCheck>) -> Arc<Config> {
 pub async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -18,11 +18,7 @@ impl CodeMatcher {
     /// Parse a matcher; `Err` carries AWS's ValidationError message. `grpc` selects the 0–99 range,
     /// otherwise codes must lie in 200–499.
     pub fn parse(spec: &str, grpc: bool) -> Result<CodeMatcher, String> {
-        let (kind, lo, hi) = if grpc {
-            ("gRPC", 0, 99)
-        } else {
-            ("HTTP", 200, 499)
-        };
+        let (kind, lo, hi) = if grpc { ("gRPC", 0, 99) } else { ("HTTP", 200, 499) };
         let spec = spec.trim();
         if spec.is_empty() {
             return Err(format!("Health check matcher {kind} code cannot be empty"));
@@ -59,9 +55,7 @@ impl CodeMatcher {
             };
             ranges.push(range);
         }
-        Ok(CodeMatcher {
-            ranges: ranges.into(),
-        })
+        Ok(CodeMatcher { ranges: ranges.into() })
     }
 
     pub fn accepts(&self, code: u16) -> bool {
@@ -127,10 +121,7 @@ mod tests {
             "0200",
             "200-299-300",
         ] {
-            assert!(
-                CodeMatcher::parse(bad, false).is_err(),
-                "{bad:?} should fail"
-            );
+            assert!(CodeMatcher::parse(bad, false).is_err(), "{bad:?} should fail");
         }
         assert!(CodeMatcher::parse("299-200", false).is_err());
     }

@@ -17,10 +17,7 @@ fn check(healthy: u32, unhealthy: u32) -> HealthCheck {
 }
 
 fn run(t: &mut Tracker, probes: &[Probe], c: &HealthCheck) -> Vec<State> {
-    probes
-        .iter()
-        .map(|p| t.observe(p.clone(), c).state)
-        .collect()
+    probes.iter().map(|p| t.observe(p.clone(), c).state).collect()
 }
 
 use Probe::*;
@@ -32,14 +29,7 @@ fn spellings() {
     let names: Vec<_> = all.iter().map(|s| s.as_str()).collect();
     assert_eq!(
         names,
-        [
-            "initial",
-            "healthy",
-            "unhealthy",
-            "unused",
-            "draining",
-            "unavailable"
-        ]
+        ["initial", "healthy", "unhealthy", "unused", "draining", "unavailable"]
     );
 }
 
@@ -99,10 +89,7 @@ fn thresholds_5_2() {
     run(&mut t, &[Success, Failed, Failed], &c);
     assert_eq!(t.health().state, Unhealthy);
     assert_eq!(t.health().reason, Some("Target.FailedHealthChecks"));
-    assert_eq!(
-        t.health().description.as_deref(),
-        Some("Health checks failed")
-    );
+    assert_eq!(t.health().description.as_deref(), Some("Health checks failed"));
     // Four successes are not enough; a failure resets the count.
     assert_eq!(run(&mut t, &vec![Success; 4], &c), [Unhealthy; 4]);
     assert_eq!(run(&mut t, &[CodeMismatch(500)], &c), [Unhealthy]);
@@ -134,16 +121,9 @@ fn disabled_checks_are_unavailable_and_routable() {
     assert_eq!(t.health(), &TargetHealth::check_disabled());
     assert!(t.routable());
     let mut t = Tracker::new();
-    assert_eq!(
-        t.observe(Success, &c).reason,
-        Some("Target.HealthCheckDisabled")
-    );
+    assert_eq!(t.observe(Success, &c).reason, Some("Target.HealthCheckDisabled"));
     c.enabled = true;
-    assert_eq!(
-        t.observe(Timeout, &c).state,
-        Initial,
-        "re-enabled: initial again"
-    );
+    assert_eq!(t.observe(Timeout, &c).state, Initial, "re-enabled: initial again");
 }
 
 #[test]

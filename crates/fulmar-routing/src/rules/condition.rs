@@ -55,10 +55,7 @@ pub(crate) enum Check {
 impl Check {
     pub(crate) fn new(condition: &Condition) -> Check {
         fn patterns(values: &[String], fold: bool) -> Box<[Pattern]> {
-            values
-                .iter()
-                .map(|v| Pattern::new(v, fold, false))
-                .collect()
+            values.iter().map(|v| Pattern::new(v, fold, false)).collect()
         }
         match condition {
             Condition::HostHeader(v) => Check::Host(patterns(v, true)),
@@ -78,10 +75,7 @@ impl Check {
             ),
             Condition::HttpRequestMethod(v) => {
                 let known = v.iter().fold(0, |acc, m| acc | method_bit(m));
-                let custom = v
-                    .iter()
-                    .filter(|m| method_bit(m) == 0)
-                    .map(|m| m.as_str().into());
+                let custom = v.iter().filter(|m| method_bit(m) == 0).map(|m| m.as_str().into());
                 Check::Method {
                     known,
                     custom: custom.collect(),
@@ -107,8 +101,7 @@ impl Check {
     pub(crate) fn matches(&self, req: &Prepared<'_, '_>) -> bool {
         match self {
             Check::Method { known, custom } => {
-                known & req.method_bit != 0
-                    || (req.method_bit == 0 && custom.iter().any(|m| **m == *req.view.method))
+                known & req.method_bit != 0 || (req.method_bit == 0 && custom.iter().any(|m| **m == *req.view.method))
             }
             Check::SourceIp(nets) => nets.iter().any(|n| ip_in(n, req.ip)),
             Check::Host(patterns) => match req.host {
@@ -196,10 +189,7 @@ fn method_bit(method: &str) -> u16 {
     const KNOWN: [&str; 9] = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
     ];
-    KNOWN
-        .iter()
-        .position(|k| *k == method)
-        .map_or(0, |i| 1 << i)
+    KNOWN.iter().position(|k| *k == method).map_or(0, |i| 1 << i)
 }
 
 fn decode(s: &str) -> Cow<'_, str> {
@@ -215,9 +205,7 @@ pub fn strip_port(host: &str) -> &str {
         };
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
 }

@@ -2,9 +2,7 @@
 
 use std::net::IpAddr;
 
-use fulmar_model::{
-    Action, ActionKind, Condition, FixedResponseConfig, Listener, QueryStringPair, Rule,
-};
+use fulmar_model::{Action, ActionKind, Condition, FixedResponseConfig, Listener, QueryStringPair, Rule};
 
 use super::*;
 
@@ -49,10 +47,7 @@ fn host_header_is_case_insensitive_and_ignores_port() {
     r.host = Some("API.Example.COM:8080");
     assert!(condition_matches(&c, &r));
     r.host = Some("example.com");
-    assert!(
-        !condition_matches(&c, &r),
-        "*.example.com must not match example.com"
-    );
+    assert!(!condition_matches(&c, &r), "*.example.com must not match example.com");
     r.host = None;
     assert!(!condition_matches(&c, &r));
     r.host = Some("a.example.co?");
@@ -79,10 +74,7 @@ fn path_pattern_is_case_sensitive_and_path_only() {
     r.path = "/IMG/a.png";
     assert!(!condition_matches(&c, &r));
     r.path = "/";
-    assert!(
-        !condition_matches(&c, &r),
-        "the query is never part of the path"
-    );
+    assert!(!condition_matches(&c, &r), "the query is never part of the path");
 }
 
 #[test]
@@ -91,10 +83,7 @@ fn http_header_name_and_values_fold_and_repeats_are_tried() {
         name: "user-agent".into(),
         values: vec!["*chrome*".into()],
     };
-    assert!(condition_matches(
-        &c,
-        &req(&[("User-Agent", "Mozilla CHROME/1")])
-    ));
+    assert!(condition_matches(&c, &req(&[("User-Agent", "Mozilla CHROME/1")])));
     assert!(condition_matches(
         &c,
         &req(&[("User-Agent", "curl"), ("user-agent", "Chrome")])
@@ -112,10 +101,7 @@ fn query_string_key_optional_any_pair_and_escapes() {
         condition_matches(&query(&[(None, "v?")]), &r),
         "no key: any key's value"
     );
-    assert!(condition_matches(
-        &query(&[(Some("nope"), "x"), (Some("a"), "1")]),
-        &r
-    ));
+    assert!(condition_matches(&query(&[(Some("nope"), "x"), (Some("a"), "1")]), &r));
     assert!(
         condition_matches(&query(&[(Some("flag"), "")]), &r),
         "bare key, empty value"
@@ -150,8 +136,7 @@ fn method_is_exact_and_case_sensitive() {
 
 #[test]
 fn source_ip_cidrs_v4_v6_and_mapped() {
-    let nets =
-        |s: &[&str]| Condition::SourceIp(s.iter().map(|n| n.parse().expect("cidr")).collect());
+    let nets = |s: &[&str]| Condition::SourceIp(s.iter().map(|n| n.parse().expect("cidr")).collect());
     let mut r = req(&[]);
     assert!(condition_matches(&nets(&["192.0.2.0/24"]), &r));
     assert!(!condition_matches(&nets(&["198.51.100.0/24"]), &r));
@@ -240,10 +225,7 @@ fn lowest_priority_wins_and_default_is_last() {
 fn all_conditions_must_match() {
     let rules = [rule(
         1,
-        vec![
-            path(&["/a"]),
-            Condition::HttpRequestMethod(vec!["POST".into()]),
-        ],
+        vec![path(&["/a"]), Condition::HttpRequestMethod(vec!["POST".into()])],
         "201",
     )];
     let table = RuleTable::new(&listener(), &rules);
@@ -263,11 +245,7 @@ fn terminal_action_is_last_by_order() {
     let actions = [a, b];
     assert_eq!(terminal_action(&actions), Some(&actions[0]));
     let unordered = [fixed("201"), fixed("202")];
-    assert_eq!(
-        terminal_action(&unordered),
-        Some(&unordered[1]),
-        "list order"
-    );
+    assert_eq!(terminal_action(&unordered), Some(&unordered[1]), "list order");
     assert_eq!(terminal_action(&[]), None);
 }
 
@@ -275,13 +253,9 @@ fn terminal_action_is_last_by_order() {
 fn default_rule_arn_shape() {
     let arn = default_rule_arn(LISTENER);
     let prefix = LISTENER.replace(":listener/", ":listener-rule/");
-    let suffix = arn
-        .strip_prefix(&format!("{prefix}/"))
-        .expect("prefix kept");
+    let suffix = arn.strip_prefix(&format!("{prefix}/")).expect("prefix kept");
     assert_eq!(suffix.len(), 16);
-    assert!(suffix
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     assert_eq!(arn, default_rule_arn(LISTENER), "deterministic");
     assert_ne!(arn, default_rule_arn(&LISTENER.replace("f2f7", "f2f8")));
 }
