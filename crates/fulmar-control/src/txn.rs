@@ -42,6 +42,17 @@ impl<'a> Txn<'a> {
         format!("arn:aws:{service}:{}:{}:", self.region, self.settings.account_id)
     }
 
+    /// The ARN of a new child resource: `<prefix><child>/<parent's path after parent_marker>/<16 hex>`,
+    /// e.g. a listener (`listener/app/<lb name>/<lb id>/<id>`) or a rule (`listener-rule/app/.../<id>`).
+    pub fn child_arn(&self, parent_arn: &str, parent_marker: &str, child: &str) -> String {
+        let path = parent_arn.split_once(parent_marker).map_or("", |(_, p)| p);
+        format!(
+            "{}{child}/{path}/{}",
+            self.arn_prefix("elasticloadbalancing"),
+            crate::ids::hex(16)
+        )
+    }
+
     /// Whether an ARN belongs to the calling region and account.
     pub fn owns_arn(&self, arn: &str) -> bool {
         let mut parts = arn.splitn(6, ':');

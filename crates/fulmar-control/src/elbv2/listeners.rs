@@ -10,7 +10,6 @@ use fulmar_model::{Kind, Listener};
 use super::actions::{self, ActionIn, ActionOut};
 use super::load_balancers::Empty;
 use super::{lb_not_found, listener_not_found, page};
-use crate::ids;
 use crate::shapes::{merge_tags, TagIn};
 use crate::Txn;
 
@@ -151,18 +150,8 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
-    let suffix = lb
-        .arn
-        .split_once(":loadbalancer/")
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_default();
     let listener = Listener {
-        arn: format!(
-            "{}listener/{}/{}",
-            txn.arn_prefix("elasticloadbalancing"),
-            suffix,
-            ids::hex(16)
-        ),
+        arn: txn.child_arn(&lb.arn, ":loadbalancer/", "listener"),
         load_balancer_arn: lb.arn.clone(),
         port,
         protocol,

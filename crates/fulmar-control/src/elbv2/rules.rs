@@ -13,7 +13,6 @@ use super::actions::{self, ActionIn, ActionOut};
 use super::conditions::{self, ConditionIn, ConditionOut};
 use super::load_balancers::Empty;
 use super::{listener_not_found, page, rule_not_found};
-use crate::ids;
 use crate::shapes::{merge_tags, TagIn};
 use crate::Txn;
 
@@ -128,18 +127,8 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
-    let suffix = listener
-        .arn
-        .split_once(":listener/")
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_default();
     let rule = Rule {
-        arn: format!(
-            "{}listener-rule/{}/{}",
-            txn.arn_prefix("elasticloadbalancing"),
-            suffix,
-            ids::hex(16)
-        ),
+        arn: txn.child_arn(&listener.arn, ":listener/", "listener-rule"),
         listener_arn: listener.arn.clone(),
         priority: input.priority,
         conditions,

@@ -218,14 +218,6 @@ fn describe_one(tg: &TargetGroup, target: &Target, health: TargetHealth) -> Targ
     }
 }
 
-fn not_registered() -> TargetHealth {
-    TargetHealth {
-        state: State::Unused,
-        reason: Some("Target.NotRegistered"),
-        description: Some("Target is not registered to the target group".into()),
-    }
-}
-
 pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<DescribeHealthOut, AwsError> {
     let tg = txn
         .config
@@ -244,11 +236,6 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
         }
     };
     let draining: Vec<Target> = txn.health.as_ref().map(|v| v.draining(&tg.arn)).unwrap_or_default();
-    let draining_health = || TargetHealth {
-        state: State::Draining,
-        reason: Some("Target.DeregistrationInProgress"),
-        description: Some("Target deregistration is in progress".into()),
-    };
     let mut out = Vec::new();
     match input.targets.filter(|t| !t.is_empty()) {
         Some(requested) => {
@@ -257,8 +244,10 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
                 let registered = tg.targets.iter().find(|x| x.id == target.id && x.port == target.port);
                 let h = match registered {
                     Some(r) => health(r),
-                    None if draining.iter().any(|d| d.id == target.id && d.port == target.port) => draining_health(),
-                    None => not_registered(),
+                    None if draining.iter().any(|d| d.id == target.id && d.port == target.port) => {
+                        TargetHealth::draining()
+                    }
+                    None => TargetHealth::not_registered(),
                 };
                 out.push(describe_one(&tg, &target, h));
             }
@@ -271,7 +260,7 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
                 .iter()
                 .filter(|d| !tg.targets.iter().any(|x| x.id == d.id && x.port == d.port))
             {
-                out.push(describe_one(&tg, target, draining_health()));
+                out.push(describe_one(&tg, target, TargetHealth::draining()));
             }
         }
     }
