@@ -69,6 +69,10 @@ pub struct Settings {
     pub account_id: String,
     /// Loopback addresses handed to load balancers, one each, kept across restarts.
     pub address_pool: ipnet::Ipv4Net,
+    /// A deliberate deviation from AWS, off by default: accept a load balancer's security
+    /// groups from another VPC than its subnets' (moto accepts them, and its elbv2 test
+    /// fixture relies on it; AWS answers InvalidSecurityGroup).
+    pub cross_vpc_security_groups: bool,
 }
 
 /// What DescribeTargetHealth needs from the data plane's health checker.

@@ -49,6 +49,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         lb_address_pool: args.lb_address_pool,
         account_id: "000000000000".into(),
         workers: None,
+        allow_cross_vpc_security_groups: false,
     };
     let server = std::thread::spawn(move || crate::serve::run(serve_args));
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;

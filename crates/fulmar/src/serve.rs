@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// runs on the main thread (a current-thread runtime: no cross-thread wake-ups).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Deviation from AWS, off by default (for moto's elbv2 test suite, whose fixture
+    /// needs it): accept load balancer security groups from another VPC than the
+    /// subnets'. AWS answers InvalidSecurityGroup.
+    #[arg(long)]
+    pub allow_cross_vpc_security_groups: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -67,6 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         account_id: args.account_id.clone(),
         address_pool: args.lb_address_pool,
+        cross_vpc_security_groups: args.allow_cross_vpc_security_groups,
     };
     let (control, config_rx) = Control::open(Arc::new(store), settings).context("loading the configuration")?;
     let control = Arc::new(control);

@@ -339,7 +339,7 @@ fn check_groups(txn: &Txn, groups: &[String], vpc_id: &str) -> Result<(), AwsErr
     }
     for g in groups {
         match txn.config.security_groups.get(g) {
-            Some(sg) if sg.vpc_id == vpc_id => {}
+            Some(sg) if sg.vpc_id == vpc_id || txn.settings.cross_vpc_security_groups => {}
             _ => {
                 return Err(AwsError::new(
                     "InvalidSecurityGroup",
