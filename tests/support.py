@@ -276,8 +276,9 @@ class Backend:
 
     Any request answers 200 with JSON {"backend", "method", "path", "headers", "body"}
     and the header X-Backend: <name>. The health path (/health) answers
-    `health_status` after `health_delay` seconds. A query parameter
-    `fulmar_sleep=<seconds>` delays the answer to an ordinary request.
+    `health_status` after `health_delay` seconds; ordinary requests answer
+    `request_status`. A query parameter `fulmar_sleep=<seconds>` delays the answer to an
+    ordinary request, `fulmar_set_cookie=<name>=<value>` adds that Set-Cookie.
     stop() closes the listening socket (connections are refused), start() reopens it."""
 
     health_path = "/health"
@@ -288,6 +289,7 @@ class Backend:
         self.port = port or free_port(host)
         self.health_status = 200
         self.health_delay = 0.0
+        self.request_status = 200
         self.requests: list[dict] = []  # ordinary requests received
         self.health_checks: list[dict] = []  # health-check requests received
         self._lock = threading.Lock()
@@ -336,13 +338,15 @@ class Backend:
                     q = urllib.parse.parse_qs(parsed.query)
                     if "fulmar_sleep" in q:
                         time.sleep(float(q["fulmar_sleep"][0]))
-                    status = 200
+                    status = backend.request_status
                 payload = json.dumps(record).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.send_header("X-Backend", backend.name)
+                    for cookie in urllib.parse.parse_qs(parsed.query).get("fulmar_set_cookie", []):
+                        self.send_header("Set-Cookie", cookie + "; Path=/")
                     self.end_headers()
                     if self.command != "HEAD":
                         self.wfile.write(payload)
@@ -368,6 +372,7 @@ class Backend:
     def reset(self):
         self.health_status = 200
         self.health_delay = 0.0
+        self.request_status = 200
         self.start()
 
 

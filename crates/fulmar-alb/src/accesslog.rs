@@ -107,6 +107,8 @@ pub(crate) struct Record {
     pub actions_executed: Option<&'static str>,
     pub redirect_url: Option<String>,
     pub error_reason: Option<&'static str>,
+    /// Desync classification and reason of a non-compliant request.
+    pub classification: Option<(&'static str, &'static str)>,
     pub conn_trace_id: Arc<str>,
 }
 
@@ -120,7 +122,8 @@ impl Record {
         let status = self.target_status.map(|s| s.to_string());
         let _ = write!(
             out,
-            "http {} {} {} {} {} {} {} {} {} {} {} ",
+            "{} {} {} {} {} {} {} {} {} {} {} {} ",
+            self.kind(),
             iso8601(self.time),
             self.elb(),
             self.client,
@@ -135,7 +138,7 @@ impl Record {
         );
         let _ = write!(
             out,
-            "{} {} - - {} {} \"-\" \"-\" {} {} {} {} {} {} {} \"-\" \"-\" {} \"-\" \"-\" \"-\"",
+            "{} {} - - {} {} \"-\" \"-\" {} {} {} {} {} {} {} {} {} {} \"-\" \"-\" \"-\"",
             quoted(&format!("{} {} {}", self.method, self.url, self.version)),
             quoted(self.user_agent.as_deref().unwrap_or("-")),
             self.target_group_arn.as_deref().unwrap_or("-"),
@@ -149,6 +152,8 @@ impl Record {
             quoted(self.error_reason.unwrap_or("-")),
             quoted(&dash(&target)),
             quoted(&dash(&status)),
+            quoted(self.classification.map_or("-", |c| c.0)),
+            quoted(self.classification.map_or("-", |c| c.1)),
             self.conn_trace_id,
         );
         out
@@ -156,6 +161,19 @@ impl Record {
 
     fn elb(&self) -> &str {
         &self.destination.elb
+    }
+
+    /// The entry's type: `ws` for a WebSocket (the only upgrade answered `101`), `h2`
+    /// for an HTTP/2 request (a client speaking h2c with prior knowledge), else `http`.
+    /// AWS's `h2` and `grpcs` are HTTP/2 over TLS; listeners here are plain HTTP.
+    fn kind(&self) -> &'static str {
+        if self.elb_status == 101 {
+            "ws"
+        } else if self.version == "HTTP/2.0" {
+            "h2"
+        } else {
+            "http"
+        }
     }
 }
 

@@ -1,6 +1,12 @@
 //! The Application Load Balancer's request phases: listener rules, target selection
 //! with stickiness and fail-open round robin, the forwarded request's headers, and
 //! ALB's own answers when a target fails.
+//!
+//! Towards targets the load balancer speaks what the target group's `ProtocolVersion`
+//! says ([`TargetProtocol`]): HTTP/1.1 for `HTTP1`, HTTP/2 for `HTTP2` and `GRPC` —
+//! with prior knowledge (h2c), as targets here serve plain HTTP. A WebSocket upgrade
+//! always goes to the target over HTTP/1.1, as on AWS, and is spliced after its `101`
+//! (see [`crate::phases::websocket`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -8,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use fulmar_model::ActionKind;
-use fulmar_routing::balance::pick_weighted;
+use fulmar_routing::balance::{choose, pick_weighted, Candidate};
 use fulmar_routing::redirect::{location, OriginalRequest};
 use fulmar_routing::rules::RequestView;
 use fulmar_routing::sticky::CookieSealer;
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderValue, CONNECTION, HOST, TE, UPGRADE};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
@@ -20,10 +26,42 @@ use hyper::body::Incoming;
 use crate::headers;
 use crate::phases::{Body, Connection, Next, ProxyPhases, RequestContext, UpstreamFailure};
 use crate::responses;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, Stickiness};
+
+/// What target-group stickiness cookies are sealed for (in place of a target group ARN).
+const GROUP_STICKINESS: &str = "AWSALBTG";
+use crate::desync;
 use crate::stickiness;
 
 mod pool;
+
+/// How the load balancer speaks to the targets of a target group: its `ProtocolVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum TargetProtocol {
+    /// `HTTP1` (the default): HTTP/1.1.
+    #[default]
+    Http1,
+    /// `HTTP2`: HTTP/2.
+    Http2,
+    /// `GRPC`: HTTP/2 carrying gRPC; health checks are gRPC calls judged by `GrpcCode`.
+    Grpc,
+}
+
+impl TargetProtocol {
+    /// The protocol of a target group's `ProtocolVersion` (absent: `HTTP1`).
+    pub fn of(version: Option<&str>) -> TargetProtocol {
+        match version {
+            Some(v) if v.eq_ignore_ascii_case("HTTP2") => TargetProtocol::Http2,
+            Some(v) if v.eq_ignore_ascii_case("GRPC") => TargetProtocol::Grpc,
+            _ => TargetProtocol::Http1,
+        }
+    }
+
+    /// Whether requests go to the targets over HTTP/2.
+    pub fn is_http2(self) -> bool {
+        self != TargetProtocol::Http1
+    }
+}
 
 /// The ALB proxy: the current compiled snapshot, the pooled connections to targets, and
 /// the stickiness cookie sealer.
@@ -70,6 +108,11 @@ impl ProxyPhases for Alb {
             target: None,
             target_addr: None,
             upstream_timeout: Duration::from_secs(60),
+            in_flight: None,
+            group_cookie: None,
+            desync: None,
+            close_after: false,
+            websocket: false,
         }
     }
 
@@ -80,6 +123,19 @@ impl ProxyPhases for Alb {
             return Next::Respond(responses::page_and_close(StatusCode::SERVICE_UNAVAILABLE));
         };
         ctx.upstream_timeout = listener.idle_timeout;
+        if req.version() < Version::HTTP_2 {
+            let verdict = desync::classify(req);
+            if !verdict.compliant() {
+                ctx.desync = Some(verdict);
+                match verdict.action(listener.desync_mode) {
+                    desync::Action::Forward => {}
+                    desync::Action::ForwardAndClose => ctx.close_after = true,
+                    desync::Action::Block => {
+                        return Next::Respond(responses::page_and_close(StatusCode::BAD_REQUEST));
+                    }
+                }
+            }
+        }
         // Only http-header conditions read the header list; most tables have none.
         let header_list: Vec<(&str, &str)> = if listener.rules.reads_headers() {
             req.headers()
@@ -123,8 +179,26 @@ impl ProxyPhases for Alb {
         let chosen = match forward.target_groups.as_slice() {
             [only] => Some(only),
             groups => {
-                let weights: Vec<u32> = groups.iter().map(|g| g.weight).collect();
-                pick_weighted(&weights, rand::random()).and_then(|i| groups.get(i))
+                // Target-group stickiness: a valid AWSALBTG naming a group of this action
+                // with a non-zero weight keeps the client on it.
+                let now = stickiness::now_unix();
+                let sticky = forward.stickiness_seconds.and_then(|_| {
+                    stickiness::group_cookie_values(req.headers())
+                        .into_iter()
+                        .find_map(|value| {
+                            let (arn, _) = self.sealer.open(value, GROUP_STICKINESS, now)?;
+                            groups.iter().find(|g| g.arn == arn && g.weight > 0)
+                        })
+                });
+                let chosen = sticky.or_else(|| {
+                    let weights: Vec<u32> = groups.iter().map(|g| g.weight).collect();
+                    pick_weighted(&weights, rand::random()).and_then(|i| groups.get(i))
+                });
+                if let (Some(seconds), Some(group)) = (forward.stickiness_seconds, chosen) {
+                    let expires = now + u64::from(seconds);
+                    ctx.group_cookie = Some(self.sealer.seal(GROUP_STICKINESS, &group.arn, 0, expires));
+                }
+                chosen
             }
         };
         match chosen.and_then(|g| snapshot.target_groups.get(&g.arn)) {
@@ -141,20 +215,40 @@ impl ProxyPhases for Alb {
             return Next::Respond(responses::page(StatusCode::SERVICE_UNAVAILABLE));
         };
         let routable = tg.health.routable();
-        let sticky = tg.stickiness.and_then(|_| {
-            let now = stickiness::now_unix();
-            stickiness::cookie_values(req.headers()).into_iter().find_map(|value| {
-                let (id, port) = self.sealer.open(value, &tg.arn, now)?;
-                routable.iter().find(|t| t.id == id && t.port == port)
-            })
-        });
-        let target = match sticky {
-            Some(t) => t,
-            None => match tg.health.round_robin.pick(routable.len()) {
-                Some(i) => &routable[i],
-                None => return Next::Respond(responses::page(StatusCode::SERVICE_UNAVAILABLE)),
-            },
+        let cookies = match &tg.stickiness {
+            Some(Stickiness::LbCookie(_)) => stickiness::cookie_values(req.headers()),
+            Some(Stickiness::AppCookie { .. }) => stickiness::app_cookie_values(req.headers()),
+            None => Vec::new(),
         };
+        let now = stickiness::now_unix();
+        let sticky = cookies.into_iter().find_map(|value| {
+            let (id, port) = self.sealer.open(value, &tg.arn, now)?;
+            routable.iter().find(|r| r.target.id == id && r.target.port == port)
+        });
+        let entry = match sticky {
+            Some(r) => r,
+            None => {
+                let candidates: Vec<Candidate<'_>> = routable
+                    .iter()
+                    .map(|r| Candidate {
+                        load: &r.load,
+                        ramp: r.ramp,
+                    })
+                    .collect();
+                match choose(
+                    tg.algorithm,
+                    &candidates,
+                    &tg.health.round_robin,
+                    rand::random(),
+                    Instant::now(),
+                ) {
+                    Some(i) => &routable[i],
+                    None => return Next::Respond(responses::page(StatusCode::SERVICE_UNAVAILABLE)),
+                }
+            }
+        };
+        let target = &entry.target;
+        ctx.in_flight = Some(entry.load.begin());
         let Ok(ip) = target.id.parse::<IpAddr>() else {
             tracing::warn!(target_group = %tg.arn, target = %target.id, "target id is not an IP address");
             return Next::Respond(responses::page(StatusCode::BAD_GATEWAY));
@@ -165,43 +259,123 @@ impl ProxyPhases for Alb {
     }
 
     fn upstream_request(&self, head: &mut http::request::Parts, ctx: &RequestContext) {
-        // Origin form (`/path?query`, as received) on the connection to the target; a
-        // request without Host (HTTP/1.0) gets the target's address as its Host.
-        let path = head.uri.path_and_query().cloned();
-        head.uri = Uri::from(path.unwrap_or_else(|| PathAndQuery::from_static("/")));
-        if let (Some(addr), false) = (ctx.target_addr, head.headers.contains_key(HOST)) {
-            // Invariant: a formatted socket address is visible ASCII.
-            let host = HeaderValue::from_str(&addr.to_string()).expect("an address is ASCII");
-            head.headers.insert(HOST, host);
+        let http2 = !ctx.websocket && ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2());
+        if !head.headers.contains_key(HOST) {
+            // HTTP/1.0 without Host: the target's address; HTTP/2 clients: their :authority.
+            let host = match head.uri.authority() {
+                Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+                // Invariant: a formatted socket address is visible ASCII.
+                None => ctx
+                    .target_addr
+                    .map(|a| HeaderValue::from_str(&a.to_string()).expect("an address is ASCII")),
+            };
+            if let Some(host) = host {
+                head.headers.insert(HOST, host);
+            }
         }
-        head.version = Version::HTTP_11;
-        headers::strip_hop_by_hop(&mut head.headers);
+        let path = head.uri.path_and_query().cloned();
+        let path = path.unwrap_or_else(|| PathAndQuery::from_static("/"));
+        if http2 {
+            // HTTP/2 carries the host in :authority (absolute form), not in Host.
+            let trailers = headers::accepts_trailers(&head.headers);
+            head.uri = http2_uri(head.headers.remove(HOST), ctx.target_addr, path);
+            head.version = Version::HTTP_2;
+            headers::strip_hop_by_hop(&mut head.headers);
+            if trailers {
+                head.headers.insert(TE, HeaderValue::from_static("trailers"));
+            }
+        } else {
+            // Origin form (`/path?query`, as received) on the connection to the target.
+            head.uri = Uri::from(path);
+            head.version = Version::HTTP_11;
+            if ctx.websocket {
+                let upgrade = head.headers.remove(UPGRADE);
+                headers::strip_hop_by_hop(&mut head.headers);
+                if let Some(upgrade) = upgrade {
+                    head.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+                    head.headers.insert(UPGRADE, upgrade);
+                }
+            } else {
+                headers::strip_hop_by_hop(&mut head.headers);
+            }
+        }
         headers::add_forwarded(&mut head.headers, ctx.client.ip(), ctx.listener_port);
         headers::add_trace_id(&mut head.headers);
+        if ctx.close_after && head.version == Version::HTTP_11 {
+            // Never reuse the target connection that carried an ambiguous request.
+            head.headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
     }
 
     async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Incoming>, UpstreamFailure> {
         let Some(target) = ctx.target_addr else {
             return Err(UpstreamFailure::Failed("no target selected".into()));
         };
-        match tokio::time::timeout(ctx.upstream_timeout, self.pool.send(target, req)).await {
+        let exchange = async {
+            if ctx.websocket {
+                self.pool.send_upgrade(target, req).await
+            } else if ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2()) {
+                self.pool.send_h2(target, req).await
+            } else {
+                self.pool.send(target, req).await
+            }
+        };
+        match tokio::time::timeout(ctx.upstream_timeout, exchange).await {
             Err(_) => Err(UpstreamFailure::TimedOut),
             Ok(result) => result,
         }
     }
 
     fn upstream_response(&self, resp: &mut Response<Body>, ctx: &RequestContext) {
-        headers::strip_hop_by_hop(resp.headers_mut());
+        if let Some(in_flight) = &ctx.in_flight {
+            in_flight.load().record(resp.status().is_server_error());
+        }
         if let (Some(tg), Some(target)) = (&ctx.target_group, &ctx.target) {
-            if let Some(duration) = tg.stickiness {
-                let expires = stickiness::now_unix() + duration.as_secs();
-                let sealed = self.sealer.seal(&tg.arn, &target.id, target.port, expires);
-                stickiness::set_cookies(resp.headers_mut(), &sealed);
+            match &tg.stickiness {
+                Some(Stickiness::LbCookie(duration)) => {
+                    let expires = stickiness::now_unix() + duration.as_secs();
+                    let sealed = self.sealer.seal(&tg.arn, &target.id, target.port, expires);
+                    stickiness::set_cookies(resp.headers_mut(), &sealed);
+                }
+                // Only when the target set its application cookie (checked before the
+                // hop-by-hop strip, which leaves Set-Cookie alone anyway).
+                Some(Stickiness::AppCookie { name, duration })
+                    if stickiness::response_sets_cookie(resp.headers(), name) =>
+                {
+                    let expires = stickiness::now_unix() + duration.as_secs();
+                    let sealed = self.sealer.seal(&tg.arn, &target.id, target.port, expires);
+                    stickiness::set_app_cookies(resp.headers_mut(), &sealed);
+                }
+                _ => {}
             }
+        }
+        if let Some(sealed) = &ctx.group_cookie {
+            stickiness::set_group_cookies(resp.headers_mut(), sealed);
+        }
+        if ctx.websocket && resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            // The target accepted the upgrade: the client must see it too.
+            let upgrade = resp.headers_mut().remove(UPGRADE);
+            headers::strip_hop_by_hop(resp.headers_mut());
+            if let Some(upgrade) = upgrade {
+                resp.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("upgrade"));
+                resp.headers_mut().insert(UPGRADE, upgrade);
+            }
+        } else {
+            headers::strip_hop_by_hop(resp.headers_mut());
+        }
+        if ctx.close_after {
+            resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         }
     }
 
     fn upstream_failure(&self, failure: UpstreamFailure, ctx: &RequestContext) -> Response<Body> {
+        if let Some(in_flight) = &ctx.in_flight {
+            // A client's broken body says nothing about the target.
+            if !matches!(failure, UpstreamFailure::ClientBody(_)) {
+                in_flight.load().record(true);
+            }
+        }
         let target = ctx.target_addr.map(|a| a.to_string()).unwrap_or_default();
         match failure {
             UpstreamFailure::TimedOut => {
@@ -212,8 +386,25 @@ impl ProxyPhases for Alb {
                 tracing::info!(%target, %reason, "target failed: 502");
                 responses::page(StatusCode::BAD_GATEWAY)
             }
+            UpstreamFailure::ClientBody(reason) => {
+                tracing::debug!(%target, %reason, "client request body failed: 400");
+                responses::page_and_close(StatusCode::BAD_REQUEST)
+            }
         }
     }
+}
+
+/// The absolute-form URI of a request to an HTTP/2 target: `http://<host><path>`, the
+/// host being the client's Host when it is a valid authority, else the target's address.
+fn http2_uri(host: Option<HeaderValue>, target: Option<SocketAddr>, path: PathAndQuery) -> Uri {
+    let authority = host
+        .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
+        .or_else(|| target.and_then(|a| http::uri::Authority::try_from(a.to_string()).ok()));
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.authority = authority;
+    parts.path_and_query = Some(path.clone());
+    Uri::from_parts(parts).unwrap_or_else(|_| Uri::from(path))
 }
 
 /// `example.com:8080` → `example.com`; `[::1]:80` → `[::1]`.

@@ -82,6 +82,7 @@ impl Control {
             let plan = Plan {
                 check: tg.health_check.clone(),
                 targets: tg.targets.clone(),
+                protocol: crate::alb::TargetProtocol::of(tg.protocol_version.as_deref()),
             };
             match self.checkers.get(&tg.arn) {
                 Some(checker) => checker.update(plan),

@@ -35,6 +35,33 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether the request's `TE` lists `trailers` (gRPC clients send `te: trailers`, the
+/// one TE value HTTP/2 allows; it is passed on to HTTP/2 targets).
+pub(crate) fn accepts_trailers(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(TE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+}
+
+/// Whether the request asks to become a WebSocket: an HTTP/1.1 `Upgrade: websocket`
+/// with `upgrade` among its `Connection` options.
+pub(crate) fn is_websocket_upgrade(version: http::Version, headers: &HeaderMap) -> bool {
+    let Some(upgrade) = headers.get(UPGRADE) else {
+        return false;
+    };
+    version == http::Version::HTTP_11
+        && upgrade.as_bytes().eq_ignore_ascii_case(b"websocket")
+        && headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case("upgrade"))
+}
+
 /// Remove the headers the `Connection` header names.
 fn strip_connection_named(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
@@ -238,6 +265,21 @@ mod tests {
         h.append(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
         h.append(X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.2"));
         assert_eq!(forwarded_for(&h, ip), "10.0.0.1, 10.0.0.2, 127.0.0.9");
+    }
+
+    #[test]
+    fn websocket_upgrades_and_trailers() {
+        let mut h = HeaderMap::new();
+        assert!(!is_websocket_upgrade(http::Version::HTTP_11, &h));
+        h.insert(UPGRADE, HeaderValue::from_static("WebSocket"));
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        assert!(is_websocket_upgrade(http::Version::HTTP_11, &h));
+        assert!(!is_websocket_upgrade(http::Version::HTTP_10, &h));
+        h.insert(UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(!is_websocket_upgrade(http::Version::HTTP_11, &h));
+        assert!(!accepts_trailers(&h));
+        h.insert(TE, HeaderValue::from_static("gzip, trailers"));
+        assert!(accepts_trailers(&h));
     }
 
     #[test]

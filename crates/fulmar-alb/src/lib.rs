@@ -21,6 +21,7 @@
 pub mod accesslog;
 mod alb;
 mod control;
+mod desync;
 mod error;
 mod headers;
 pub mod health;

@@ -1,5 +1,6 @@
 //! Listener sockets: bind what a snapshot adds, stop accepting on what it removes, leave
-//! the rest alone; and serve each accepted connection with hyper's HTTP/1.1 server.
+//! the rest alone; and serve each accepted connection with hyper's server (HTTP/1.1, or
+//! HTTP/2 for clients that open with its preface).
 //!
 //! A listener that cannot bind (EACCES below 1024, EADDRINUSE, ...) is logged with its
 //! ARN, address and reason and simply stays unbound; every later snapshot retries it.
@@ -14,9 +15,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -169,21 +170,67 @@ async fn serve(
         let (alb, conn) = (alb.clone(), conn.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = stopped(&mut stop) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    // HTTP/2 when the client opens with its preface (h2c with prior knowledge, a local
+    // convenience: ALB speaks HTTP/2 to clients only on HTTPS listeners), else HTTP/1.1
+    // with upgrades (WebSockets). The HTTP/2 connection is boxed: the HTTP/1.1 task,
+    // the common one, stays as small as without HTTP/2.
+    let h2 = tokio::select! {
+        h2 = opens_with_h2_preface(&stream) => h2,
+        _ = stopped(&mut stop) => return,
+    };
+    let result = if h2 {
+        let mut connection = Box::pin(
+            http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service),
+        );
+        tokio::select! {
+            result = connection.as_mut() => result,
+            _ = stopped(&mut stop) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        }
+    } else {
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        tokio::select! {
+            result = connection.as_mut() => result,
+            _ = stopped(&mut stop) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
         }
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "client connection ended with an error");
     }
+}
+
+/// Whether the client's first bytes are the HTTP/2 connection preface. Peeked, not
+/// read: the connection's server reads them again. A client silent for 30 s (hyper's
+/// header read timeout) is left to the HTTP/1.1 server, which closes it.
+async fn opens_with_h2_preface(stream: &TcpStream) -> bool {
+    const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let peek = async {
+        let mut buf = [0u8; 24];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if buf[..n] != PREFACE[..n] => return false,
+                Ok(n) if n == PREFACE.len() => return true,
+                // Part of the preface so far: wait for the rest.
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), peek)
+        .await
+        .unwrap_or(false)
 }
 
 /// Resolves once the listener is told to stop (or its controller is gone).

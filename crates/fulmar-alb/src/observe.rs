@@ -325,8 +325,14 @@ impl Exchange {
             actions_executed: Some(if forwarded { "forward" } else { action }),
             redirect_url,
             error_reason: None,
+            classification: ctx.desync.map(|v| (v.log_tier(), v.log_reason())),
             conn_trace_id: conn.trace_id(),
         };
+        if let Some(tunnel) = resp.extensions().get::<crate::phases::websocket::Tunnel>() {
+            // A WebSocket: logged when its connection closes, with its bytes.
+            tunnel.defer(Box::new(record), head, sink);
+            return resp;
+        }
         let lb = lb.clone();
         resp.map(|body| {
             Counted {

@@ -5,6 +5,9 @@
 //! exchange with the target (`send`), and `upstream_response` or `upstream_failure`.
 //! Each phase may end the request early by answering itself ([`Next::Respond`]). The
 //! ALB's implementation is [`crate::alb::Alb`].
+//!
+//! A WebSocket upgrade takes the same path; when the target answers `101`, the client's
+//! connection and the target's are spliced together ([`websocket`]) until either closes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,8 +21,11 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::metrics::LbMetrics;
 use crate::observe::{Exchange, Observers};
 use crate::snapshot::{CompiledTargetGroup, Snapshot};
+
+pub(crate) mod websocket;
 
 /// Every body the data plane sends, to clients and to targets.
 pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
@@ -59,6 +65,9 @@ pub(crate) enum UpstreamFailure {
     Failed(String),
     /// No response head within the load balancer's idle timeout (or connect timeout).
     TimedOut,
+    /// The client's own request body broke off or was malformed (bad chunking): the
+    /// load balancer answers 400, not 502, and the target never gets a whole request.
+    ClientBody(String),
 }
 
 /// One request's state, from its arrival to its response.
@@ -80,6 +89,18 @@ pub(crate) struct RequestContext {
     pub target_addr: Option<SocketAddr>,
     /// How long the target may take to answer (the load balancer's idle timeout).
     pub upstream_timeout: Duration,
+    /// The request counted as outstanding on its target until the response head
+    /// (least outstanding requests), and where its outcome is recorded.
+    pub in_flight: Option<fulmar_routing::balance::InFlight>,
+    /// The sealed AWSALBTG value to set on the response (target-group stickiness).
+    pub group_cookie: Option<String>,
+    /// The desync classification of a request that is not compliant (access log).
+    pub desync: Option<crate::desync::Verdict>,
+    /// Close the client connection after the response, and do not reuse the target's
+    /// (an Ambiguous request in defensive mode).
+    pub close_after: bool,
+    /// The request asks for a WebSocket upgrade (set by [`handle`]).
+    pub websocket: bool,
 }
 
 /// The phases of one request through an ALB listener. Each runs at most once, in the
@@ -124,21 +145,24 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
 /// and logging it when its load balancer's access logs are on.
 pub(crate) async fn handle<P: ProxyPhases>(p: &P, req: Request<Incoming>, conn: &Connection) -> Response<Body> {
     let mut ctx = p.new_context(conn);
+    ctx.websocket = crate::headers::is_websocket_upgrade(req.version(), req.headers());
     match conn.observers.listener(&conn.listener_arn) {
         Some(obs) => {
+            let lb = ctx.websocket.then(|| obs.lb.clone());
             let mut exchange = Exchange::begin(obs, &req, conn);
-            let resp = run(p, req, &mut ctx, Some(&mut exchange)).await;
+            let resp = run(p, req, &mut ctx, Some(&mut exchange), lb).await;
             exchange.finish(resp, &ctx, conn, &conn.observers)
         }
-        None => run(p, req, &mut ctx, None).await,
+        None => run(p, req, &mut ctx, None, None).await,
     }
 }
 
 async fn run<P: ProxyPhases>(
     p: &P,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     ctx: &mut RequestContext,
     mut exchange: Option<&mut Exchange>,
+    lb: Option<Arc<LbMetrics>>,
 ) -> Response<Body> {
     if let Next::Respond(resp) = p.route(&req, ctx) {
         return resp;
@@ -146,6 +170,7 @@ async fn run<P: ProxyPhases>(
     if let Next::Respond(resp) = p.select_target(&req, ctx) {
         return resp;
     }
+    let client_upgrade = ctx.websocket.then(|| hyper::upgrade::on(&mut req));
     let (mut head, body) = req.into_parts();
     p.upstream_request(&mut head, ctx);
     if let Some(e) = exchange.as_deref_mut() {
@@ -153,11 +178,22 @@ async fn run<P: ProxyPhases>(
     }
     let upstream = Request::from_parts(head, body.boxed());
     match p.send(upstream, ctx).await {
-        Ok(resp) => {
+        Ok(mut resp) => {
             if let Some(e) = exchange {
                 e.answered(resp.status().as_u16());
             }
+            let tunnel = match client_upgrade {
+                Some(client) if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS => {
+                    let target = hyper::upgrade::on(&mut resp);
+                    Some(websocket::splice(client, target, ctx.upstream_timeout, lb))
+                }
+                _ => None,
+            };
             let mut resp = resp.map(|b| b.boxed());
+            if let Some(tunnel) = tunnel {
+                // Observers find it here and leave the access-log record to the tunnel.
+                resp.extensions_mut().insert(tunnel);
+            }
             p.upstream_response(&mut resp, ctx);
             resp
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fulmar_model::{Config, LoadBalancer, TargetGroup};
+use fulmar_routing::balance::Algorithm;
 use fulmar_routing::rules::RuleTable;
 use fulmar_secgroup::{ingress_sources, Traffic, World};
 use ipnet::IpNet;
@@ -48,15 +49,30 @@ pub(crate) struct CompiledListener {
     /// The sources the load balancer's groups let in on this listener's TCP port;
     /// `None` when the load balancer has no group (not filtered).
     pub allowed_sources: Option<Vec<IpNet>>,
+    /// The load balancer's `routing.http.desync_mitigation_mode`.
+    pub desync_mode: crate::desync::Mode,
 }
 
 /// One target group as the request path needs it; the live health (and the round-robin
 /// cursor) is shared with the health checker and survives snapshots.
 pub(crate) struct CompiledTargetGroup {
     pub arn: String,
-    /// `Some(duration)` when `lb_cookie` stickiness is enabled.
-    pub stickiness: Option<Duration>,
+    /// The stickiness in force, if enabled.
+    pub stickiness: Option<Stickiness>,
+    /// `load_balancing.algorithm.type` (and anomaly mitigation).
+    pub algorithm: Algorithm,
     pub health: Arc<GroupHealth>,
+    /// How requests reach the targets (`ProtocolVersion`).
+    pub protocol: crate::alb::TargetProtocol,
+}
+
+/// A target group's stickiness, with how long a cookie keeps a client on its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stickiness {
+    /// `lb_cookie`: AWSALB / AWSALBCORS on every response.
+    LbCookie(Duration),
+    /// `app_cookie`: AWSALBAPP-0 when the target sets the cookie `name`.
+    AppCookie { name: String, duration: Duration },
 }
 
 impl Snapshot {
@@ -85,6 +101,11 @@ impl Snapshot {
                         rules,
                         idle_timeout,
                         allowed_sources: ingress_sources(&world, IpAddr::V4(lb.address), Traffic::Tcp(l.port)),
+                        desync_mode: crate::desync::Mode::from_attribute(
+                            lb.attributes
+                                .get("routing.http.desync_mitigation_mode")
+                                .map(String::as_str),
+                        ),
                     },
                 );
             }
@@ -99,7 +120,12 @@ impl Snapshot {
                     Arc::new(CompiledTargetGroup {
                         arn: tg.arn.clone(),
                         stickiness: stickiness(tg),
+                        algorithm: Algorithm::from_attributes(
+                            tg.attribute("load_balancing.algorithm.type"),
+                            tg.attribute("load_balancing.algorithm.anomaly_mitigation"),
+                        ),
                         health,
+                        protocol: crate::alb::TargetProtocol::of(tg.protocol_version.as_deref()),
                     }),
                 ))
             })
@@ -116,15 +142,20 @@ fn listener_address(lb: &LoadBalancer, port: u16) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(lb.address, port))
 }
 
-/// `Some(duration)` when the group has `lb_cookie` stickiness enabled.
-fn stickiness(tg: &TargetGroup) -> Option<Duration> {
-    let enabled = tg.attribute("stickiness.enabled") == Some("true");
-    let lb_cookie = tg.attribute("stickiness.type").unwrap_or("lb_cookie") == "lb_cookie";
-    (enabled && lb_cookie).then(|| {
-        Duration::from_secs(
-            attribute(&tg.attributes, "stickiness.lb_cookie.duration_seconds").unwrap_or(DEFAULT_STICKINESS_SECONDS),
-        )
-    })
+/// The group's stickiness when `stickiness.enabled` is true (`source_ip` is an NLB type).
+fn stickiness(tg: &TargetGroup) -> Option<Stickiness> {
+    if tg.attribute("stickiness.enabled") != Some("true") {
+        return None;
+    }
+    let seconds = |key| Duration::from_secs(attribute(&tg.attributes, key).unwrap_or(DEFAULT_STICKINESS_SECONDS));
+    match tg.attribute("stickiness.type").unwrap_or("lb_cookie") {
+        "lb_cookie" => Some(Stickiness::LbCookie(seconds("stickiness.lb_cookie.duration_seconds"))),
+        "app_cookie" => Some(Stickiness::AppCookie {
+            name: tg.attribute("stickiness.app_cookie.cookie_name")?.to_owned(),
+            duration: seconds("stickiness.app_cookie.duration_seconds"),
+        }),
+        _ => None,
+    }
 }
 
 /// A numeric attribute; `None` when absent or not a number (the API validated it).

@@ -69,6 +69,7 @@ fn tcp_from(id: &str, cidr: &str) -> SecurityGroupRule {
         to_port: Some(i32::from(PORT)),
         peer: RulePeer::Cidr(cidr.parse().expect("cidr")),
         description: None,
+        tags: Vec::new(),
     }
 }
 
@@ -171,6 +172,7 @@ async fn a_group_that_allows_nothing_blocks_everyone_and_self_reference_admits_m
             user_id: "000000000000".into(),
         },
         description: None,
+        tags: Vec::new(),
     };
     tx.send(Arc::new(gated(ip, vec![own]))).expect("send config");
     assert_served(served_soon(ip, lb).await);

@@ -6,13 +6,20 @@
 //! resources it touched. When the operation succeeds, the touched documents are
 //! committed to the [`Store`] as one atomic, durable batch; only then does the copy
 //! become the current configuration and get published, whole, to the data plane
-//! through a `watch` channel. A failed operation leaves nothing behind.
+//! through a `watch` channel. A failed operation leaves nothing behind. Copying the
+//! configuration is O(1) and committing writes only the touched documents, so an API
+//! write costs O(change), whatever the size of the configuration.
 
+mod acm;
+mod awsjson;
 mod ec2;
 mod elbv2;
 mod ids;
+mod logs;
 mod route53;
 mod shapes;
+mod ssm;
+mod sts;
 mod txn;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -33,6 +40,8 @@ pub enum Service {
     Elbv2,
     Ec2,
     Route53,
+    /// STS: only GetCallerIdentity (Fulmar has one identity, the account's root).
+    Sts,
 }
 
 impl Service {
@@ -42,6 +51,7 @@ impl Service {
             "elasticloadbalancing" => Some(Service::Elbv2),
             "ec2" => Some(Service::Ec2),
             "route53" => Some(Service::Route53),
+            "sts" => Some(Service::Sts),
             _ => None,
         }
     }
@@ -51,6 +61,7 @@ impl Service {
             Service::Elbv2 => Flavour::Query,
             Service::Ec2 => Flavour::Ec2,
             Service::Route53 => Flavour::RestXml,
+            Service::Sts => Flavour::Query,
         }
     }
 
@@ -59,6 +70,7 @@ impl Service {
             Service::Elbv2 => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
             Service::Ec2 => "http://ec2.amazonaws.com/doc/2016-11-15/",
             Service::Route53 => "https://route53.amazonaws.com/doc/2013-04-01/",
+            Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
         }
     }
 }
@@ -117,10 +129,19 @@ impl Control {
     ) -> Result<(Control, watch::Receiver<Arc<Config>>), ControlError> {
         let mut config = Config::default();
         for kind in Kind::ALL {
-            for (key, value) in store.scan(kind.prefix())? {
-                config
-                    .insert_document(kind, &value)
-                    .map_err(|source| ControlError::Corrupt { key, source })?;
+            let mut corrupt = None;
+            store.scan_each(kind.prefix(), &mut |key, value| {
+                if corrupt.is_none() {
+                    if let Err(source) = config.insert_document(kind, value) {
+                        corrupt = Some(ControlError::Corrupt {
+                            key: key.to_string(),
+                            source,
+                        });
+                    }
+                }
+            })?;
+            if let Some(e) = corrupt {
+                return Err(e);
             }
         }
         let (publish, rx) = watch::channel(Arc::new(config.clone()));
@@ -169,9 +190,9 @@ impl Control {
         let mut current = self.lock();
         let mut ops = Vec::new();
         for kind in Kind::ALL {
-            for (key, _) in self.store.scan(kind.prefix())? {
-                ops.push(Op::Delete { key });
-            }
+            self.store.scan_each(kind.prefix(), &mut |key, _| {
+                ops.push(Op::Delete { key: key.to_string() })
+            })?;
         }
         if !ops.is_empty() {
             self.store.commit(&ops)?;
@@ -210,7 +231,7 @@ impl Control {
         let request_id = fulmar_aws::xml::request_id();
         let routes = match service {
             Service::Route53 => route53::ROUTES,
-            Service::Elbv2 | Service::Ec2 => &[],
+            Service::Elbv2 | Service::Ec2 | Service::Sts => &[],
         };
         let result = fulmar_aws::RestRequest::parse(routes, method, path, query, body)
             .and_then(|req| self.run(region, |txn| route53::dispatch(txn, &req, &request_id, &self.route53)));
@@ -220,6 +241,42 @@ impl Control {
         };
         reply.headers.push(("x-amzn-RequestId".to_string(), request_id));
         reply
+    }
+
+    /// Run one verified awsJson1.1 call of a service named by its SigV4 signing name:
+    /// CloudWatch Logs (`logs`), Systems Manager (`ssm`: `AmazonSSM.<Operation>`) or
+    /// Certificate Manager (`acm`: `CertificateManager.<Operation>`).
+    pub fn handle_json(&self, signing_name: &str, region: &str, target: Option<&str>, body: &[u8]) -> Reply {
+        type Dispatch = fn(&mut Txn, &str, &[u8]) -> Result<String, AwsError>;
+        let (prefix, dispatch): (&str, Dispatch) = match signing_name {
+            "ssm" => (ssm::TARGET_PREFIX, ssm::dispatch),
+            "acm" => (acm::TARGET_PREFIX, acm::dispatch),
+            _ => (logs::TARGET_PREFIX, logs::dispatch),
+        };
+        let request_id = fulmar_aws::xml::request_id();
+        let result = match target.and_then(|t| t.strip_prefix(prefix)) {
+            Some(operation) => self.run(region, |txn| dispatch(txn, operation, body)),
+            None => Err(AwsError::new(
+                "UnknownOperationException",
+                400,
+                format!("Unknown X-Amz-Target: {}", target.unwrap_or("")),
+            )),
+        };
+        let (status, body) = match result {
+            Ok(body) => (200, body),
+            Err(err) => (err.status, awsjson::error_body(&err)),
+        };
+        Reply {
+            status,
+            headers: vec![("x-amzn-RequestId".to_string(), request_id)],
+            body,
+        }
+    }
+
+    /// The awsJson1.1 error document (CloudWatch Logs, SSM, ACM) for an error raised
+    /// before dispatch (a signature that does not verify).
+    pub fn json_error_body(err: &AwsError) -> String {
+        awsjson::error_body(err)
     }
 
     fn run_query(
@@ -232,6 +289,7 @@ impl Control {
         self.run(region, |txn| match service {
             Service::Elbv2 => elbv2::dispatch(txn, req, request_id),
             Service::Ec2 => ec2::dispatch(txn, req, request_id),
+            Service::Sts => sts::dispatch(txn, req, request_id),
             Service::Route53 => Err(AwsError::new(
                 "InvalidAction",
                 400,
@@ -280,5 +338,131 @@ fn error_reply(service: Service, request_id: &str, err: &AwsError) -> Reply {
         status: err.status,
         headers: Vec::new(),
         body: fulmar_aws::xml::error_response(service.flavour(), service.namespace(), request_id, err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fulmar_store::MemoryStore;
+
+    const NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
+
+    fn control() -> (Control, Arc<MemoryStore>) {
+        let store = Arc::new(MemoryStore::new());
+        let settings = Settings {
+            account_id: "000000000000".into(),
+            address_pool: "127.10.0.0/16".parse().unwrap(),
+            cross_vpc_security_groups: false,
+        };
+        let (control, _rx) = Control::open(store.clone(), settings).unwrap();
+        (control, store)
+    }
+
+    fn zone(control: &Control) -> String {
+        let body = format!(
+            "<CreateHostedZoneRequest xmlns=\"{NS}\"><Name>t.example</Name><CallerReference>1</CallerReference></CreateHostedZoneRequest>"
+        );
+        let reply = control.handle_rest(
+            Service::Route53,
+            "us-east-1",
+            "POST",
+            "/2013-04-01/hostedzone",
+            None,
+            body.as_bytes(),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply
+            .body
+            .split("<Id>/hostedzone/")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    fn change(control: &Control, zone: &str, changes: &[(&str, &str, &str)]) -> Reply {
+        let mut body = format!("<ChangeResourceRecordSetsRequest xmlns=\"{NS}\"><ChangeBatch><Changes>");
+        for (action, name, value) in changes {
+            body.push_str(&format!(
+                "<Change><Action>{action}</Action><ResourceRecordSet><Name>{name}</Name><Type>A</Type><TTL>60</TTL>\
+                 <ResourceRecords><ResourceRecord><Value>{value}</Value></ResourceRecord></ResourceRecords>\
+                 </ResourceRecordSet></Change>"
+            ));
+        }
+        body.push_str("</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>");
+        let path = format!("/2013-04-01/hostedzone/{zone}/rrset/");
+        control.handle_rest(Service::Route53, "us-east-1", "POST", &path, None, body.as_bytes())
+    }
+
+    fn stored_records(store: &MemoryStore) -> Vec<String> {
+        store
+            .scan(Kind::RecordSet.prefix())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_batch_applies_nothing_and_published_snapshots_never_change() {
+        let (control, store) = control();
+        let zone = zone(&control);
+        let snapshot = control.config();
+        let rev = store.revision().unwrap();
+        let reply = change(
+            &control,
+            &zone,
+            &[
+                ("CREATE", "a.t.example", "192.0.2.1"),
+                ("DELETE", "gone.t.example", "192.0.2.1"),
+            ],
+        );
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.body.contains("<Code>InvalidChangeBatch</Code>"), "{}", reply.body);
+        assert!(reply.body.contains("gone.t.example.") && reply.body.contains("but it was not found"));
+        assert_eq!(store.revision().unwrap(), rev, "nothing committed");
+        assert_eq!(control.config().record_sets.len(), snapshot.record_sets.len());
+
+        let reply = change(&control, &zone, &[("CREATE", "a.t.example", "192.0.2.1")]);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(control.config().record_sets.len(), snapshot.record_sets.len() + 1);
+        // The snapshot taken before shares structure with the new one but did not change.
+        assert!(snapshot.record_sets.keys().all(|k| !k.contains("/a.t.example./")));
+    }
+
+    #[test]
+    fn only_keys_whose_value_changed_are_written() {
+        let (control, store) = control();
+        let zone = zone(&control);
+        let before = stored_records(&store);
+        // Created then deleted in one batch: no record set document is written or removed.
+        let reply = change(
+            &control,
+            &zone,
+            &[
+                ("CREATE", "x.t.example", "192.0.2.1"),
+                ("DELETE", "x.t.example", "192.0.2.1"),
+            ],
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(stored_records(&store), before);
+        let reply = change(
+            &control,
+            &zone,
+            &[
+                ("CREATE", "y.t.example", "192.0.2.1"),
+                ("UPSERT", "y.t.example", "192.0.2.2"),
+            ],
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let stored = store.scan(Kind::RecordSet.prefix()).unwrap();
+        let (_, doc) = stored.iter().find(|(k, _)| k.contains("/y.t.example./A/")).unwrap();
+        assert!(String::from_utf8_lossy(doc).contains("192.0.2.2"));
+        let live = control.config();
+        let y = live.record_sets.values().find(|r| r.name == "y.t.example.").unwrap();
+        assert_eq!(y.records, vec!["192.0.2.2".to_string()]);
     }
 }

@@ -1,6 +1,8 @@
 //! A transactional view of the configuration: operations read and change a private
 //! copy, and every change is recorded so the caller can commit exactly the touched
-//! documents.
+//! documents. The copy is O(1) (`Config`'s maps are persistent) and a change to it
+//! copies only the tree nodes on the changed key's path, so a call costs what it
+//! changes, not the size of the configuration; dropping the copy discards the call.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -18,7 +18,7 @@ use rand::RngCore;
 
 use fulmar_model::route53::RoutingPolicy;
 
-use crate::index::{labels, Alias, Entry, Group, Node, Zone, ZoneIndex, LOAD_BALANCER_TTL};
+use crate::index::{Alias, Entry, Group, NameKey, Node, Zone, ZoneIndex, LOAD_BALANCER_TTL};
 use crate::policy::{self, Place};
 use crate::{HealthOracle, Options};
 
@@ -46,6 +46,10 @@ pub struct Response {
     /// The answer depended on where the client is (latency, geolocation, IP-based):
     /// a client-subnet option is echoed with scope = source prefix, else scope 0.
     pub location_dependent: bool,
+    /// The answer is a function of the snapshot and the question alone: no routing
+    /// choice, health, randomness, client location or VPC went into it, so the same
+    /// question gets the same answer until the next snapshot.
+    pub cacheable: bool,
 }
 
 impl Response {
@@ -57,6 +61,7 @@ impl Response {
             authority: Vec::new(),
             additional: Vec::new(),
             location_dependent: false,
+            cacheable: false,
         }
     }
 }
@@ -75,12 +80,14 @@ pub fn answer(
         oracle,
         options,
         client,
-        vpc: options.locator.vpc_of(client.addr),
+        vpc: None,
         rng,
         location_dependent: false,
+        cacheable: true,
     };
     let mut resp = r.resolve(query);
     resp.location_dependent = r.location_dependent;
+    resp.cacheable = r.cacheable && !r.location_dependent;
     resp
 }
 
@@ -90,17 +97,19 @@ struct Resolver<'a> {
     oracle: &'a dyn HealthOracle,
     options: &'a Options,
     client: &'a Client,
-    vpc: Option<String>,
+    /// The client's VPC, asked of the locator only when a private zone could answer.
+    vpc: Option<Option<String>>,
     rng: &'a mut dyn RngCore,
     location_dependent: bool,
+    cacheable: bool,
 }
 
 /// Where a name leads inside one zone.
 enum Found<'z> {
     /// The node of the name (or of the wildcard that stands for it).
     Node(&'z Node),
-    /// The name is at or under a delegation: the cut and its node.
-    Referral(Name, &'z Node),
+    /// The name is at or under a delegation: the cut (its number of labels) and its node.
+    Referral(usize, &'z Node),
     NxDomain,
 }
 
@@ -110,16 +119,16 @@ impl<'a> Resolver<'a> {
         if query.query_class() != DNSClass::IN || matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
             return Response::new(ResponseCode::Refused, false);
         }
-        let qname = query.name().to_lowercase();
+        let key = NameKey::new(query.name());
         let owner = query.name().clone();
-        if let Some(lb) = self.index.load_balancer(&qname) {
+        if let Some(lb) = self.index.load_balancer(key.as_bytes()) {
             let mut resp = Response::new(ResponseCode::NoError, true);
             if matches!(qtype, RecordType::A | RecordType::ANY) {
                 resp.answers
                     .push(Record::from_rdata(owner, LOAD_BALANCER_TTL, RData::A(A(lb.address))));
             } else {
                 let mut soa = Record::from_rdata(
-                    qname.base_name(),
+                    query.name().to_lowercase().base_name(),
                     LOAD_BALANCER_TTL,
                     RData::SOA(crate::index::default_soa()),
                 );
@@ -128,36 +137,46 @@ impl<'a> Resolver<'a> {
             }
             return resp;
         }
-        let Some(zone) = self.zone_for(&qname) else {
+        let Some(zone) = self.zone_for(&key) else {
             return Response::new(ResponseCode::Refused, false);
         };
         let mut resp = Response::new(ResponseCode::NoError, true);
-        self.answer_in(zone, &qname, &owner, qtype, &mut resp, 0);
+        self.answer_in(zone, &key, &owner, qtype, &mut resp, 0);
         resp
     }
 
     /// The zone that answers for the name: the most specific private zone associated
     /// with the client's VPC, else the most specific public zone.
-    fn zone_for(&self, name: &Name) -> Option<&'a Zone> {
+    fn zone_for(&mut self, name: &NameKey) -> Option<&'a Zone> {
         let index = self.index;
-        let n = labels(name);
-        if let Some(vpc) = &self.vpc {
-            for k in (0..=n).rev() {
-                let at = name.trim_to(k);
-                let found = index
-                    .zones_named(&at)
-                    .iter()
-                    .map(|&z| index.zone(z))
-                    .find(|z| z.private && z.vpcs.contains(vpc));
-                if found.is_some() {
-                    return found;
+        let n = name.labels();
+        if index.any_private() {
+            // Which zone answers depends on the client's VPC when a private zone is a
+            // candidate.
+            let candidates = (0..=n).any(|k| index.zones_named(name.suffix(k)).iter().any(|&z| index.zone(z).private));
+            if candidates {
+                self.cacheable = false;
+                let vpc = self
+                    .vpc
+                    .get_or_insert_with(|| self.options.locator.vpc_of(self.client.addr))
+                    .clone();
+                if let Some(vpc) = vpc {
+                    for k in (0..=n).rev() {
+                        let found = index
+                            .zones_named(name.suffix(k))
+                            .iter()
+                            .map(|&z| index.zone(z))
+                            .find(|z| z.private && z.vpcs.contains(&vpc));
+                        if found.is_some() {
+                            return found;
+                        }
+                    }
                 }
             }
         }
         for k in (0..=n).rev() {
-            let at = name.trim_to(k);
             let found = index
-                .zones_named(&at)
+                .zones_named(name.suffix(k))
                 .iter()
                 .map(|&z| index.zone(z))
                 .find(|z| !z.private);
@@ -169,15 +188,15 @@ impl<'a> Resolver<'a> {
     }
 
     /// Walk from the apex down to the name.
-    fn find(zone: &'a Zone, name: &Name, qtype: RecordType) -> Found<'a> {
-        let apex = labels(&zone.name);
-        let total = labels(name);
+    fn find(zone: &'a Zone, name: &NameKey, qtype: RecordType) -> Found<'a> {
+        let apex = zone.labels();
+        let total = name.labels();
         for k in apex + 1..=total {
-            let at = name.trim_to(k);
-            match zone.node(&at) {
+            match zone.node(name.suffix(k)) {
                 None => {
-                    let wildcard = name.trim_to(k - 1).prepend_label("*").ok();
-                    return match wildcard.and_then(|w| zone.node(&w)) {
+                    let mut buf = [0u8; 258];
+                    let wildcard = name.wildcard(k - 1, &mut buf);
+                    return match zone.node(wildcard) {
                         Some(node) => Found::Node(node),
                         None => Found::NxDomain,
                     };
@@ -185,13 +204,16 @@ impl<'a> Resolver<'a> {
                 Some(node) => {
                     // The parent side answers DS at a delegation point.
                     let ds_at_cut = k == total && qtype == RecordType::DS;
-                    if node.group(RecordType::NS).is_some() && !ds_at_cut {
-                        return Found::Referral(at, node);
+                    if !ds_at_cut && node.group(RecordType::NS).is_some() {
+                        return Found::Referral(k, node);
+                    }
+                    if k == total {
+                        return Found::Node(node);
                     }
                 }
             }
         }
-        match zone.node(name) {
+        match zone.node(name.as_bytes()) {
             Some(node) => Found::Node(node),
             None => Found::NxDomain,
         }
@@ -201,7 +223,7 @@ impl<'a> Resolver<'a> {
     fn answer_in(
         &mut self,
         zone: &'a Zone,
-        name: &Name,
+        name: &NameKey,
         owner: &Name,
         qtype: RecordType,
         resp: &mut Response,
@@ -212,7 +234,10 @@ impl<'a> Resolver<'a> {
                 resp.rcode = ResponseCode::NXDomain;
                 resp.authority.push(negative_soa(zone));
             }
-            Found::Referral(cut, node) => self.referral(zone, &cut, node, resp),
+            Found::Referral(k, node) => {
+                let cut = owner.to_lowercase().trim_to(k);
+                self.referral(zone, &cut, node, resp)
+            }
             Found::Node(node) => self.answer_node(zone, node, owner, qtype, resp, depth),
         }
     }
@@ -244,8 +269,9 @@ impl<'a> Resolver<'a> {
             resp.answers.extend(records);
             if let Some(target) = target {
                 if depth < MAX_CHAIN {
-                    if let Some(next) = self.zone_for(&target) {
-                        self.answer_in(next, &target, &target, qtype, resp, depth + 1);
+                    let key = NameKey::new(&target);
+                    if let Some(next) = self.zone_for(&key) {
+                        self.answer_in(next, &key, &target, qtype, resp, depth + 1);
                     }
                 }
             }
@@ -269,7 +295,7 @@ impl<'a> Resolver<'a> {
                 if !zone.name.zone_of(&target) {
                     continue;
                 }
-                let Some(glue) = zone.node(&target) else {
+                let Some(glue) = zone.node_of(&target) else {
                     continue;
                 };
                 for g in glue
@@ -303,6 +329,12 @@ impl<'a> Resolver<'a> {
             .iter()
             .map(|e| self.healthy(zone, e, rtype, depth))
             .collect();
+        if !matches!(
+            group.entries.first().map(|e| &e.policy),
+            None | Some(RoutingPolicy::Simple)
+        ) {
+            self.cacheable = false;
+        }
         let place = self.place(group);
         let chosen = policy::choose(&group.entries, &healthy, &place, &mut *self.rng);
         let mut out = Vec::new();
@@ -354,6 +386,7 @@ impl<'a> Resolver<'a> {
     /// with EvaluateTargetHealth, when its target is.
     fn healthy(&mut self, zone: &'a Zone, e: &'a Entry, rtype: RecordType, depth: usize) -> bool {
         if let Some(id) = &e.health_check_id {
+            self.cacheable = false;
             if !self.oracle.health_check(id) {
                 return false;
             }
@@ -365,7 +398,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn alias_healthy(&mut self, zone: &'a Zone, alias: &'a Alias, rtype: RecordType, depth: usize) -> bool {
-        if let Some(lb) = self.index.load_balancer(&alias.target) {
+        let target = NameKey::new(&alias.target);
+        if let Some(lb) = self.index.load_balancer(target.as_bytes()) {
+            self.cacheable = false;
             return self.oracle.load_balancer(&lb.dns_name);
         }
         let Some(target_zone) = self.alias_zone(zone, alias) else {
@@ -375,7 +410,7 @@ impl<'a> Resolver<'a> {
         if depth >= MAX_CHAIN {
             return true;
         }
-        match Self::find(target_zone, &alias.target, rtype) {
+        match Self::find(target_zone, &target, rtype) {
             Found::Node(node) => match node.group(rtype) {
                 Some(g) => g.entries.iter().any(|e| self.healthy(target_zone, e, rtype, depth + 1)),
                 None => false,
@@ -399,7 +434,8 @@ impl<'a> Resolver<'a> {
         rtype: RecordType,
         depth: usize,
     ) -> Vec<Record> {
-        if let Some(lb) = self.index.load_balancer(&alias.target) {
+        let target = NameKey::new(&alias.target);
+        if let Some(lb) = self.index.load_balancer(target.as_bytes()) {
             return match rtype {
                 RecordType::A => vec![Record::from_rdata(
                     owner.clone(),
@@ -415,7 +451,7 @@ impl<'a> Resolver<'a> {
         if depth >= MAX_CHAIN {
             return Vec::new();
         }
-        match Self::find(target_zone, &alias.target, rtype) {
+        match Self::find(target_zone, &target, rtype) {
             Found::Node(node) => match node.group(rtype) {
                 // Answered as the target record, with the target's TTL, under the alias's name.
                 Some(g) => self.select(target_zone, g, owner, rtype, depth + 1),

@@ -3,9 +3,17 @@
 //!
 //! Each snapshot is compiled on a blocking thread and swapped in with `arc-swap`; a
 //! query loads the current index without a lock, so a rebuild never delays an answer.
+//! A new index is derived from the previous one ([`ZoneIndex::update`]: only changed
+//! record sets are applied), and snapshots that arrive while one is being compiled are
+//! coalesced: the next compile takes the latest.
+//!
+//! UDP is served in batches: one readiness wake-up reads up to [`BATCH`] datagrams
+//! with `recvmmsg`, answers them (through a per-worker [`AnswerCache`]) and sends the
+//! answers with one `sendmmsg`.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,20 +23,22 @@ use fulmar_model::Config;
 use ipnet::IpNet;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::index::ZoneIndex;
 use crate::test_answer::{test_answer, TestAnswer};
-use crate::wire::{respond, Transport};
+use crate::wire::{respond, respond_cached, AnswerCache, Transport};
 use crate::{Error, HealthOracle, Options};
 
 /// How long a TCP connection may sit idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
-/// UDP worker tasks sharing the socket.
-const UDP_WORKERS: usize = 4;
+/// Datagrams read (and answers sent) per system call.
+pub const BATCH: usize = 32;
+/// The largest request read over UDP; a longer datagram is dropped.
+const UDP_REQUEST_MAX: usize = 4096;
 
 /// The running DNS server.
 pub struct DnsServer {
@@ -58,6 +68,26 @@ impl Shared {
             None
         })
     }
+
+    /// One UDP request: the answer in `out`; `false` when nothing is sent.
+    fn respond_udp(
+        &self,
+        index: &ZoneIndex,
+        cache: &mut AnswerCache,
+        bytes: &[u8],
+        source: IpAddr,
+        rng: &mut StdRng,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            respond_cached(cache, index, bytes, source, &*self.oracle, &self.options, rng, out)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!(%source, "panic while answering a DNS message; dropped");
+            *cache = AnswerCache::new();
+            false
+        })
+    }
 }
 
 impl DnsServer {
@@ -83,16 +113,28 @@ impl DnsServer {
             options: options.clone(),
         });
         let mut tasks = Vec::new();
-        for _ in 0..UDP_WORKERS {
+        // One UDP task per runtime worker: more would only take turns at one socket.
+        let workers = tokio::runtime::Handle::current().metrics().num_workers().max(1);
+        for _ in 0..workers {
             tasks.push(tokio::spawn(serve_udp(udp.clone(), shared.clone())));
         }
         tasks.push(tokio::spawn(serve_tcp(tcp, shared)));
         tasks.push(tokio::spawn({
             let index = index.clone();
             async move {
+                // Snapshots published while one compiles are coalesced by the channel:
+                // `changed` then reports once and the latest is taken.
                 while config.changed().await.is_ok() {
                     let snapshot = config.borrow_and_update().clone();
-                    match tokio::task::spawn_blocking(move || ZoneIndex::build(&snapshot)).await {
+                    let prev = index.load_full();
+                    match tokio::task::spawn_blocking(move || {
+                        let started = std::time::Instant::now();
+                        let next = ZoneIndex::update(&prev, &snapshot);
+                        tracing::debug!(elapsed = ?started.elapsed(), "DNS index compiled");
+                        next
+                    })
+                    .await
+                    {
                         Ok(built) => index.store(Arc::new(built)),
                         Err(e) => {
                             tracing::error!(error = %e, "building the DNS index failed; keeping the previous one")
@@ -179,23 +221,157 @@ fn bind(addr: SocketAddr) -> Result<(std::net::UdpSocket, std::net::TcpListener)
     )))
 }
 
+/// The buffers of one UDP worker: requests in, answers out, peers' addresses.
+struct Batch {
+    requests: Vec<u8>,
+    lens: [usize; BATCH],
+    peers: [libc::sockaddr_storage; BATCH],
+    peer_lens: [libc::socklen_t; BATCH],
+    answers: Vec<Vec<u8>>,
+    /// The slots with an answer to send, in order.
+    ready: [usize; BATCH],
+}
+
+impl Batch {
+    fn new() -> Box<Batch> {
+        Box::new(Batch {
+            requests: vec![0; BATCH * UDP_REQUEST_MAX],
+            lens: [0; BATCH],
+            // SAFETY: sockaddr_storage is plain data; all zeroes is a valid value.
+            peers: unsafe { std::mem::zeroed() },
+            peer_lens: [0; BATCH],
+            answers: (0..BATCH).map(|_| Vec::with_capacity(512)).collect(),
+            ready: [0; BATCH],
+        })
+    }
+
+    /// Read up to BATCH datagrams without blocking. Datagrams longer than the buffer
+    /// get length 0 (dropped).
+    fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        // SAFETY: zeroed iovec/mmsghdr are valid; every pointer set below points into
+        // `self`, which outlives the call, and the lengths match the buffers.
+        let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        for (i, (v, h)) in iov.iter_mut().zip(hdrs.iter_mut()).enumerate() {
+            v.iov_base = self.requests[i * UDP_REQUEST_MAX..].as_mut_ptr().cast();
+            v.iov_len = UDP_REQUEST_MAX;
+            h.msg_hdr.msg_name = (&mut self.peers[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = v;
+            h.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: as above.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                hdrs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        for (i, h) in hdrs.iter().enumerate().take(n) {
+            let truncated = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            self.lens[i] = if truncated { 0 } else { h.msg_len as usize };
+            self.peer_lens[i] = h.msg_hdr.msg_namelen;
+        }
+        Ok(n)
+    }
+
+    fn request(&self, i: usize) -> &[u8] {
+        &self.requests[i * UDP_REQUEST_MAX..i * UDP_REQUEST_MAX + self.lens[i]]
+    }
+
+    /// The source address of datagram `i`.
+    fn peer(&self, i: usize) -> Option<IpAddr> {
+        let sa = &self.peers[i];
+        match i32::from(sa.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a sockaddr_in for AF_INET.
+                let v4 = unsafe { &*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+                Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the kernel wrote a sockaddr_in6 for AF_INET6.
+                let v6 = unsafe { &*(sa as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+                Some(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Send the answers of `ready[from..to]` to their peers without blocking: how many
+    /// went out (at least one, or an error about the first).
+    fn send(&mut self, fd: RawFd, from: usize, to: usize) -> io::Result<usize> {
+        // SAFETY: as in `recv`; the answers are not touched while the call runs.
+        let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        let count = to - from;
+        for (j, (v, h)) in iov.iter_mut().zip(hdrs.iter_mut()).take(count).enumerate() {
+            let slot = self.ready[from + j];
+            let answer = &mut self.answers[slot];
+            v.iov_base = answer.as_mut_ptr().cast();
+            v.iov_len = answer.len();
+            h.msg_hdr.msg_name = (&mut self.peers[slot] as *mut libc::sockaddr_storage).cast();
+            h.msg_hdr.msg_namelen = self.peer_lens[slot];
+            h.msg_hdr.msg_iov = v;
+            h.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: as above.
+        let n = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), count as libc::c_uint, libc::MSG_DONTWAIT) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
 async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
     let mut rng = StdRng::from_entropy();
-    let mut buf = vec![0u8; 65_535];
+    let mut cache = AnswerCache::new();
+    let mut b = Batch::new();
+    let fd = socket.as_raw_fd();
     loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
+        let n = match socket.async_io(Interest::READABLE, || b.recv(fd)).await {
+            Ok(n) => n,
             Err(e) => {
                 // ICMP errors from earlier sends surface here on some systems; keep going.
                 tracing::debug!(error = %e, "UDP receive failed");
                 continue;
             }
         };
-        if let Some(out) = shared.respond(&buf[..n], peer.ip(), Transport::Udp, &mut rng) {
-            if let Err(e) = socket.send_to(&out, peer).await {
-                tracing::debug!(%peer, error = %e, "UDP send failed");
+        let mut ready = 0;
+        {
+            let index = shared.index.load();
+            for i in 0..n {
+                if b.lens[i] == 0 {
+                    continue;
+                }
+                let Some(source) = b.peer(i) else { continue };
+                let mut out = std::mem::take(&mut b.answers[i]);
+                if shared.respond_udp(&index, &mut cache, b.request(i), source, &mut rng, &mut out) {
+                    b.ready[ready] = i;
+                    ready += 1;
+                }
+                b.answers[i] = out;
             }
         }
+        let mut sent = 0;
+        while sent < ready {
+            match socket.async_io(Interest::WRITABLE, || b.send(fd, sent, ready)).await {
+                Ok(k) => sent += k.max(1),
+                Err(e) => {
+                    tracing::debug!(error = %e, "UDP send failed");
+                    sent += 1;
+                }
+            }
+        }
+        // Let the runtime's other tasks (the API, TCP) run between batches under load.
+        tokio::task::consume_budget().await;
     }
 }
 

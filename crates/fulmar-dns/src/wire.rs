@@ -8,7 +8,13 @@
 //! option echoed (scope = source prefix when the answer depended on the location).
 //! Over UDP an answer larger than 512 bytes (or the EDNS size, capped by
 //! `Options::max_udp_payload`) is sent empty with TC set, and the client retries on TCP.
+//!
+//! [`AnswerCache`] keeps the encoded responses that depend on nothing but the snapshot
+//! and the request's bytes (simple records, NXDOMAIN, NODATA, referrals, errors): the
+//! same request bytes under another ID get the stored response with the ID replaced.
+//! Routing policies, health, client location and private zones are never cached.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use hickory_proto::op::{Edns, Header, Message, MessageType, Metadata, OpCode, ResponseCode};
@@ -38,6 +44,96 @@ pub fn respond(
     options: &Options,
     rng: &mut dyn RngCore,
 ) -> Option<Vec<u8>> {
+    respond_inner(index, request, source, transport, oracle, options, rng).map(|(bytes, _)| bytes)
+}
+
+/// The most bytes of responses one [`AnswerCache`] holds before it starts over.
+const CACHE_MAX_BYTES: usize = 48 << 20;
+
+/// Encoded UDP responses of one snapshot, by request bytes after the ID: one per
+/// worker, so no lock. Emptied when the index changes.
+#[derive(Debug, Default)]
+pub struct AnswerCache {
+    generation: u64,
+    entries: HashMap<Box<[u8]>, Box<[u8]>>,
+    bytes: usize,
+    hits: u64,
+}
+
+impl AnswerCache {
+    pub fn new() -> AnswerCache {
+        AnswerCache::default()
+    }
+
+    /// How many responses it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many requests it has answered.
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+}
+
+/// [`respond`] for UDP through a cache: the response is written to `out`; `false`
+/// when nothing must be sent.
+#[allow(clippy::too_many_arguments)]
+pub fn respond_cached(
+    cache: &mut AnswerCache,
+    index: &ZoneIndex,
+    request: &[u8],
+    source: IpAddr,
+    oracle: &dyn HealthOracle,
+    options: &Options,
+    rng: &mut dyn RngCore,
+    out: &mut Vec<u8>,
+) -> bool {
+    if cache.generation != index.generation() {
+        cache.entries.clear();
+        cache.bytes = 0;
+        cache.generation = index.generation();
+    }
+    // Shorter than a header: dropped by `respond` anyway.
+    if request.len() >= 12 {
+        if let Some(hit) = cache.entries.get(&request[2..]) {
+            out.clear();
+            out.extend_from_slice(&request[..2]);
+            out.extend_from_slice(&hit[2..]);
+            cache.hits += 1;
+            return true;
+        }
+    }
+    let Some((bytes, cacheable)) = respond_inner(index, request, source, Transport::Udp, oracle, options, rng) else {
+        return false;
+    };
+    if cacheable && bytes.len() >= 12 {
+        let size = bytes.len() + request.len() + 64;
+        if cache.bytes + size > CACHE_MAX_BYTES {
+            cache.entries.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += size;
+        cache.entries.insert(request[2..].into(), bytes.as_slice().into());
+    }
+    *out = bytes;
+    true
+}
+
+/// The response and whether it depends only on the snapshot and the request's bytes.
+fn respond_inner(
+    index: &ZoneIndex,
+    request: &[u8],
+    source: IpAddr,
+    transport: Transport,
+    oracle: &dyn HealthOracle,
+    options: &Options,
+    rng: &mut dyn RngCore,
+) -> Option<(Vec<u8>, bool)> {
     let header = Header::read(&mut BinDecoder::new(request)).ok()?;
     if header.metadata.message_type == MessageType::Response {
         return None;
@@ -49,7 +145,7 @@ pub fn respond(
             let mut msg = Message::new(header.metadata.id, MessageType::Response, header.metadata.op_code);
             msg.metadata.recursion_desired = header.metadata.recursion_desired;
             msg.metadata.response_code = ResponseCode::FormErr;
-            return encode(&msg, transport, 512);
+            return encode(&msg, transport, 512).map(|b| (b, true));
         }
     };
     let mut msg = Message::new(request.metadata.id, MessageType::Response, request.metadata.op_code);
@@ -66,7 +162,7 @@ pub fn respond(
         if req_edns.version() > 0 {
             msg.metadata.response_code = ResponseCode::BADVERS;
             msg.set_edns(edns);
-            return encode(&msg, transport, limit);
+            return encode(&msg, transport, limit).map(|b| (b, true));
         }
         if let Some(EdnsOption::Subnet(cs)) = req_edns.option(EdnsCode::Subnet) {
             subnet = IpNet::new(cs.addr(), cs.source_prefix()).ok().map(|n| n.trunc());
@@ -75,14 +171,15 @@ pub fn respond(
     }
     if request.metadata.op_code != OpCode::Query {
         msg.metadata.response_code = ResponseCode::NotImp;
-        return encode(&msg, transport, limit);
+        return encode(&msg, transport, limit).map(|b| (b, true));
     }
     if request.queries.len() != 1 {
         msg.metadata.response_code = ResponseCode::FormErr;
-        return encode(&msg, transport, limit);
+        return encode(&msg, transport, limit).map(|b| (b, true));
     }
     let client = Client { addr: source, subnet };
     let resp = answer(index, &request.queries[0], &client, oracle, options, rng);
+    let cacheable = resp.cacheable;
     msg.metadata.response_code = resp.rcode;
     msg.metadata.authoritative = resp.authoritative;
     msg.answers = resp.answers;
@@ -96,7 +193,7 @@ pub fn respond(
             scope,
         )));
     }
-    encode(&msg, transport, limit)
+    encode(&msg, transport, limit).map(|b| (b, cacheable))
 }
 
 /// Encode; over UDP, an answer larger than `limit` is replaced by its truncated form.

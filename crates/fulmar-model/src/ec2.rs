@@ -62,6 +62,9 @@ pub struct SecurityGroupRule {
     pub to_port: Option<i32>,
     pub peer: RulePeer,
     pub description: Option<String>,
+    /// The rule's own tags (`sgr-` ids are taggable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

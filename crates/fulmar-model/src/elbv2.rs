@@ -21,7 +21,7 @@ pub struct LoadBalancer {
     pub vpc_id: String,
     /// `active`, `provisioning`, `active_impaired` or `failed`.
     pub state: String,
-    /// `application` or `network`.
+    /// `application`, `network` or `gateway`.
     pub kind: String,
     pub subnets: Vec<SubnetMapping>,
     pub security_groups: Vec<String>,
@@ -105,6 +105,9 @@ pub struct Listener {
     pub ssl_policy: Option<String>,
     pub alpn_policy: Vec<String>,
     pub tags: Vec<Tag>,
+    /// Listener attributes (`tcp.idle_timeout.seconds`, `routing.http.response.*`, ...).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +118,10 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     pub actions: Vec<Action>,
     pub tags: Vec<Tag>,
+    /// Per condition: true when the request gave it as the legacy `Values` list
+    /// (echoed back that way), false for the `*Config` form.
+    #[serde(default)]
+    pub legacy_values: Vec<bool>,
 }
 
 /// A listener-rule condition. Values are OR'd within a condition; conditions are AND'd.

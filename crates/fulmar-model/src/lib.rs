@@ -5,12 +5,13 @@
 //! values: the API layer parses requests into them, so nothing downstream re-checks.
 //! Everything here is `serde` so the store can persist it as JSON documents.
 
+pub mod acm;
 pub mod ec2;
 pub mod elbv2;
 pub mod insights;
+pub mod logs;
 pub mod route53;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -32,39 +33,59 @@ pub struct Tag {
     pub value: String,
 }
 
+/// One kind of resource, keyed by id or ARN, in key order: a persistent (immutable,
+/// structurally shared) B-tree. Cloning it is O(1) whatever its size, and a change to
+/// a clone copies only the nodes on the changed key's path, so a copy of the whole
+/// configuration costs nothing and a change to it costs O(change · log n). Read it as
+/// a `BTreeMap` (`get`, `contains_key`, `range`, `values`, `iter`, `len`); write it with
+/// `insert` and `remove`.
+pub type ResourceMap<T> = imbl::OrdMap<String, Arc<T>>;
+
 /// The whole configuration of one Fulmar node: every resource, keyed by its id or ARN.
 ///
-/// Cloning is cheap (values are `Arc`ed), which is how the control plane works on a
-/// copy and publishes it whole: the data plane only ever sees complete snapshots.
+/// Cloning is O(1) (every map is a [`ResourceMap`]), which is how the control plane
+/// works on a copy and publishes it whole: the data plane only ever sees complete
+/// snapshots, and a snapshot that differs in one record set shares everything else
+/// with the one before.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    pub vpcs: BTreeMap<String, Arc<Vpc>>,
-    pub subnets: BTreeMap<String, Arc<Subnet>>,
-    pub security_groups: BTreeMap<String, Arc<SecurityGroup>>,
-    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
-    pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
-    pub listeners: BTreeMap<String, Arc<Listener>>,
-    pub rules: BTreeMap<String, Arc<Rule>>,
-    pub hosted_zones: BTreeMap<String, Arc<route53::HostedZone>>,
+    pub vpcs: ResourceMap<Vpc>,
+    pub subnets: ResourceMap<Subnet>,
+    pub security_groups: ResourceMap<SecurityGroup>,
+    pub load_balancers: ResourceMap<LoadBalancer>,
+    pub target_groups: ResourceMap<TargetGroup>,
+    pub listeners: ResourceMap<Listener>,
+    pub rules: ResourceMap<Rule>,
+    pub hosted_zones: ResourceMap<route53::HostedZone>,
     /// Keyed by [`route53::RecordSet::key`]: `<zone>/<name>/<type>/<set identifier>`.
-    pub record_sets: BTreeMap<String, Arc<route53::RecordSet>>,
-    pub health_checks: BTreeMap<String, Arc<route53::HealthCheck>>,
-    pub cidr_collections: BTreeMap<String, Arc<route53::CidrCollection>>,
-    pub changes: BTreeMap<String, Arc<route53::Change>>,
-    pub internet_gateways: BTreeMap<String, Arc<InternetGateway>>,
-    pub route_tables: BTreeMap<String, Arc<RouteTable>>,
-    pub nat_gateways: BTreeMap<String, Arc<NatGateway>>,
+    pub record_sets: ResourceMap<route53::RecordSet>,
+    pub health_checks: ResourceMap<route53::HealthCheck>,
+    pub cidr_collections: ResourceMap<route53::CidrCollection>,
+    pub changes: ResourceMap<route53::Change>,
+    pub internet_gateways: ResourceMap<InternetGateway>,
+    pub route_tables: ResourceMap<RouteTable>,
+    pub nat_gateways: ResourceMap<NatGateway>,
     /// Elastic IPs, keyed by allocation id.
-    pub addresses: BTreeMap<String, Arc<Address>>,
+    pub addresses: ResourceMap<Address>,
     /// Keyed by key pair id (`key-...`).
-    pub key_pairs: BTreeMap<String, Arc<KeyPair>>,
-    pub instances: BTreeMap<String, Arc<Instance>>,
-    pub volumes: BTreeMap<String, Arc<Volume>>,
-    pub network_interfaces: BTreeMap<String, Arc<NetworkInterface>>,
+    pub key_pairs: ResourceMap<KeyPair>,
+    pub instances: ResourceMap<Instance>,
+    pub volumes: ResourceMap<Volume>,
+    pub network_interfaces: ResourceMap<NetworkInterface>,
     /// Reachability Analyzer paths (`nip-...`).
-    pub network_insights_paths: BTreeMap<String, Arc<NetworkInsightsPath>>,
+    pub network_insights_paths: ResourceMap<NetworkInsightsPath>,
     /// Reachability Analyzer analyses (`nia-...`).
-    pub network_insights_analyses: BTreeMap<String, Arc<NetworkInsightsAnalysis>>,
+    pub network_insights_analyses: ResourceMap<NetworkInsightsAnalysis>,
+    /// Route 53 reusable delegation sets (`N...`).
+    pub delegation_sets: ResourceMap<route53::DelegationSet>,
+    /// Route 53 query logging configurations (UUIDs).
+    pub query_logging_configs: ResourceMap<route53::QueryLoggingConfig>,
+    /// CloudWatch Logs log groups, keyed by ARN.
+    pub log_groups: ResourceMap<logs::LogGroup>,
+    /// ACM certificates, keyed by ARN.
+    pub certificates: ResourceMap<acm::Certificate>,
+    /// EC2 managed prefix lists (`pl-...`).
+    pub prefix_lists: ResourceMap<acm::ManagedPrefixList>,
 }
 
 /// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
@@ -92,10 +113,15 @@ pub enum Kind {
     NetworkInterface,
     NetworkInsightsPath,
     NetworkInsightsAnalysis,
+    DelegationSet,
+    QueryLoggingConfig,
+    LogGroup,
+    Certificate,
+    PrefixList,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -118,6 +144,11 @@ impl Kind {
         Kind::NetworkInterface,
         Kind::NetworkInsightsPath,
         Kind::NetworkInsightsAnalysis,
+        Kind::DelegationSet,
+        Kind::QueryLoggingConfig,
+        Kind::LogGroup,
+        Kind::Certificate,
+        Kind::PrefixList,
     ];
 
     /// The key prefix of this kind in the store.
@@ -145,6 +176,11 @@ impl Kind {
             Kind::NetworkInterface => "ec2/eni/",
             Kind::NetworkInsightsPath => "ec2/nip/",
             Kind::NetworkInsightsAnalysis => "ec2/nia/",
+            Kind::DelegationSet => "route53/delegationset/",
+            Kind::QueryLoggingConfig => "route53/querylogging/",
+            Kind::LogGroup => "logs/group/",
+            Kind::Certificate => "acm/certificate/",
+            Kind::PrefixList => "ec2/pl/",
         }
     }
 
@@ -282,6 +318,26 @@ impl Config {
                 let v: NetworkInsightsAnalysis = serde_json::from_slice(json)?;
                 self.network_insights_analyses.insert(v.id.clone(), Arc::new(v));
             }
+            Kind::DelegationSet => {
+                let v: route53::DelegationSet = serde_json::from_slice(json)?;
+                self.delegation_sets.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::QueryLoggingConfig => {
+                let v: route53::QueryLoggingConfig = serde_json::from_slice(json)?;
+                self.query_logging_configs.insert(v.id.clone(), Arc::new(v));
+            }
+            Kind::LogGroup => {
+                let v: logs::LogGroup = serde_json::from_slice(json)?;
+                self.log_groups.insert(v.arn.clone(), Arc::new(v));
+            }
+            Kind::Certificate => {
+                let v: acm::Certificate = serde_json::from_slice(json)?;
+                self.certificates.insert(v.arn.clone(), Arc::new(v));
+            }
+            Kind::PrefixList => {
+                let v: acm::ManagedPrefixList = serde_json::from_slice(json)?;
+                self.prefix_lists.insert(v.id.clone(), Arc::new(v));
+            }
         }
         Ok(())
     }
@@ -315,6 +371,11 @@ impl Config {
             Kind::NetworkInterface => self.network_interfaces.get(id).map(|v| enc(&**v)),
             Kind::NetworkInsightsPath => self.network_insights_paths.get(id).map(|v| enc(&**v)),
             Kind::NetworkInsightsAnalysis => self.network_insights_analyses.get(id).map(|v| enc(&**v)),
+            Kind::DelegationSet => self.delegation_sets.get(id).map(|v| enc(&**v)),
+            Kind::QueryLoggingConfig => self.query_logging_configs.get(id).map(|v| enc(&**v)),
+            Kind::LogGroup => self.log_groups.get(id).map(|v| enc(&**v)),
+            Kind::Certificate => self.certificates.get(id).map(|v| enc(&**v)),
+            Kind::PrefixList => self.prefix_lists.get(id).map(|v| enc(&**v)),
         }
     }
 

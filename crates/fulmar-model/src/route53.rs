@@ -162,3 +162,27 @@ pub struct Change {
     pub submitted_ms: i64,
     pub comment: Option<String>,
 }
+
+/// A reusable delegation set: four name servers that hosted zones created with its id
+/// share. A zone uses the set when it has the set's name servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationSet {
+    /// `N` followed by uppercase letters and digits.
+    pub id: String,
+    pub caller_reference: String,
+    pub name_servers: Vec<String>,
+    pub created_ms: i64,
+}
+
+/// A query logging configuration: the CloudWatch Logs log group a public hosted
+/// zone's DNS queries are logged to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryLoggingConfig {
+    /// A UUID.
+    pub id: String,
+    pub hosted_zone_id: String,
+    /// As given: `arn:aws:logs:us-east-1:<account>:log-group:<name>[:*]`.
+    pub log_group_arn: String,
+    /// Creation order, for listing.
+    pub seq: u64,
+}

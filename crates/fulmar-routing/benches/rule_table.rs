@@ -33,6 +33,7 @@ fn table(shared_host: bool) -> RuleTable {
         ssl_policy: None,
         alpn_policy: vec![],
         tags: vec![],
+        attributes: Default::default(),
     };
     let rules: Vec<Rule> = (1..=100)
         .map(|i| Rule {
@@ -58,6 +59,7 @@ fn table(shared_host: bool) -> RuleTable {
             ],
             actions: vec![fixed("200")],
             tags: vec![],
+            legacy_values: vec![],
         })
         .collect();
     RuleTable::new(&listener, &rules)

@@ -111,7 +111,7 @@ fn describe(world: &World, rule: &Rule, direction: Direction) -> String {
             None => format!("members of {group_id}"),
         },
         RulePeer::PrefixList(id) => {
-            format!("prefix list {id} (unknown to Fulmar: matches nothing)")
+            format!("prefix list {id} (which does not exist: matches nothing)")
         }
     };
     let preposition = match direction {

@@ -15,8 +15,8 @@
 //! - Protocol `-1` is everything; port ranges are inclusive; ICMP type/code `-1` is
 //!   every type/code; other protocol numbers cover the whole protocol.
 //! - A CIDR (IPv4 or IPv6) matches addresses inside it; a group reference matches the
-//!   current members' addresses (a group may name itself); a prefix list is unknown
-//!   to Fulmar and matches nothing.
+//!   current members' addresses (a group may name itself); a managed prefix list
+//!   matches its current entries' CIDRs (one that does not exist matches nothing).
 //! - Stateful: the return traffic of an allowed flow is allowed ([`allows_return`]).
 
 mod decide;

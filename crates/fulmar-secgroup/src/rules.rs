@@ -99,7 +99,8 @@ pub(crate) enum Peer {
     Cidr(IpNet),
     /// The current members of this group.
     Group(GroupIdx),
-    /// A managed prefix list: Fulmar has none, so it matches no address.
+    /// A managed prefix list the configuration lacks: it matches no address. (Known
+    /// lists are resolved to their CIDRs when the world is compiled.)
     PrefixList,
 }
 
@@ -161,6 +162,7 @@ mod tests {
             to_port: to,
             peer: RulePeer::Cidr("0.0.0.0/0".parse().unwrap()),
             description: None,
+            tags: Vec::new(),
         })
     }
 

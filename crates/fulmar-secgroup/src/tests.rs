@@ -29,6 +29,7 @@ fn rule(id: &str, protocol: &str, from: i32, to: i32, peer: &str) -> SecurityGro
         to_port: Some(to),
         peer,
         description: None,
+        tags: Vec::new(),
     }
 }
 
@@ -367,4 +368,36 @@ fn explain_names_the_blocking_group_and_the_allowing_rule() {
         "{allowed}"
     );
     assert!(allowed.contains("return traffic is allowed"), "{allowed}");
+}
+
+#[test]
+fn a_prefix_list_allows_its_current_entries() {
+    use fulmar_model::acm::{ManagedPrefixList, PrefixListEntry};
+    let mut config = fulmar_model::Config::default();
+    config.prefix_lists.insert(
+        "pl-0123".into(),
+        std::sync::Arc::new(ManagedPrefixList {
+            id: "pl-0123".into(),
+            region: "us-east-1".into(),
+            owner_id: "000000000000".into(),
+            name: "office".into(),
+            address_family: "IPv4".into(),
+            max_entries: 5,
+            version: 1,
+            state: "create-complete".into(),
+            state_message: None,
+            entries: vec![PrefixListEntry {
+                cidr: "10.0.9.0/24".into(),
+                description: None,
+            }],
+            history: vec![],
+            tags: vec![],
+        }),
+    );
+    let g = group("sg-1", "g", vec![rule("sgr-pl", "tcp", 80, 80, "pl-0123")]);
+    let resolved = crate::world::resolve_prefix_lists(&g, &config).into_owned();
+    let w = world(&[resolved], vec![endpoint("i-1", &["10.0.0.1"], &["sg-1"])]);
+    assert!(decide(&tcp("10.0.9.7", "10.0.0.1", 80), &w).allowed());
+    assert!(!decide(&tcp("10.0.8.7", "10.0.0.1", 80), &w).allowed());
+    assert!(!decide(&tcp("10.0.9.7", "10.0.0.1", 81), &w).allowed());
 }

@@ -131,7 +131,7 @@ impl World {
     pub fn from_config(config: &Config) -> World {
         let mut builder = World::builder();
         for group in config.security_groups.values() {
-            builder.group(group);
+            builder.group(&resolve_prefix_lists(group, config));
         }
         for eni in config.network_interfaces.values() {
             let label = match &eni.attachment {
@@ -178,6 +178,46 @@ impl World {
     pub(crate) fn group_at(&self, idx: GroupIdx) -> &Group {
         &self.groups[idx as usize]
     }
+}
+
+/// A group whose prefix-list rules are replaced by one rule per CIDR of the list (same
+/// `sgr-` id and description), so a prefix list allows exactly its current entries; a
+/// rule naming a list the configuration lacks is kept as it is and matches nothing.
+pub(crate) fn resolve_prefix_lists<'a>(
+    group: &'a SecurityGroup,
+    config: &Config,
+) -> std::borrow::Cow<'a, SecurityGroup> {
+    use fulmar_model::ec2::RulePeer;
+    use fulmar_model::SecurityGroupRule;
+    let names_list = |r: &SecurityGroupRule| matches!(r.peer, RulePeer::PrefixList(_));
+    if !group.ingress.iter().chain(&group.egress).any(names_list) {
+        return std::borrow::Cow::Borrowed(group);
+    }
+    let expand = |rules: &[SecurityGroupRule]| -> Vec<SecurityGroupRule> {
+        let mut out = Vec::with_capacity(rules.len());
+        for r in rules {
+            match &r.peer {
+                RulePeer::PrefixList(id) if config.prefix_lists.contains_key(id) => {
+                    let entries = &config.prefix_lists[id].entries;
+                    out.extend(
+                        entries
+                            .iter()
+                            .filter_map(|e| e.cidr.parse().ok())
+                            .map(|net| SecurityGroupRule {
+                                peer: RulePeer::Cidr(net),
+                                ..r.clone()
+                            }),
+                    );
+                }
+                _ => out.push(r.clone()),
+            }
+        }
+        out
+    };
+    let mut resolved = group.clone();
+    resolved.ingress = expand(&group.ingress);
+    resolved.egress = expand(&group.egress);
+    std::borrow::Cow::Owned(resolved)
 }
 
 /// Collects groups and endpoints, then compiles them into a [`World`].

@@ -76,6 +76,7 @@ fn any_rule() -> impl Strategy<Value = SecurityGroupRule> {
         to_port,
         peer,
         description: None,
+        tags: Vec::new(),
     })
 }
 

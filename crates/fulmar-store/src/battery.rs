@@ -24,6 +24,14 @@ fn battery(store: &dyn Store) {
     assert_eq!(store.scan("a/").unwrap(), vec![("a/2".into(), b"w".to_vec())]);
     assert_eq!(store.scan("").unwrap().len(), 2);
     assert_eq!(store.scan("c/").unwrap(), vec![]);
+    let mut seen = Vec::new();
+    store
+        .scan_each("", &mut |k, v| seen.push((k.to_string(), v.to_vec())))
+        .unwrap();
+    assert_eq!(seen, store.scan("").unwrap());
+    let mut seen = Vec::new();
+    store.scan_each("b/", &mut |k, _| seen.push(k.to_string())).unwrap();
+    assert_eq!(seen, vec!["b/1".to_string()]);
     assert_eq!(store.revision().unwrap(), 2);
 }
 

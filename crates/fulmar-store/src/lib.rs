@@ -37,6 +37,16 @@ pub trait Store: Send + Sync {
     /// Every key and value whose key starts with `prefix`, in key order, as of one revision.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
+    /// Call `visit` with every key and value whose key starts with `prefix`, in key
+    /// order, as of one revision, without collecting them first: reading a million
+    /// documents back on start holds one at a time, not all of them twice.
+    fn scan_each(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
+        for (key, value) in self.scan(prefix)? {
+            visit(&key, &value);
+        }
+        Ok(())
+    }
+
     /// The revision of the latest commit (0 for an empty store).
     fn revision(&self) -> Result<u64, StoreError>;
 }

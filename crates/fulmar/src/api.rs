@@ -24,6 +24,9 @@ use fulmar_control::{Control, Service};
 /// Largest request body the API accepts.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// The content type of CloudWatch Logs' awsJson1.1 answers.
+const LOGS_JSON: &str = "application/x-amz-json-1.1";
+
 /// The credentials every call must be signed with.
 const ACCESS_KEY: &str = "test";
 const SECRET_KEY: &str = "test";
@@ -110,8 +113,15 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         &secret_of,
         SystemTime::now(),
     );
+    let is_logs = scope
+        .as_ref()
+        .is_ok_and(|s| matches!(s.service.as_str(), "logs" | "ssm" | "acm"));
     let scope = match verified {
         Ok(scope) => scope,
+        Err(e) if is_logs => {
+            let err = e.to_aws(fulmar_aws::Flavour::RestXml);
+            return Ok(reply(err.status, LOGS_JSON, Control::json_error_body(&err)));
+        }
         Err(e) => {
             let err = e.to_aws(service.flavour());
             let id = fulmar_aws::xml::request_id();
@@ -119,6 +129,33 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
             return Ok(reply(err.status, "text/xml", xml));
         }
     };
+    if matches!(scope.service.as_str(), "logs" | "ssm" | "acm") {
+        // CloudWatch Logs, SSM and ACM speak awsJson1.1: the operation is in X-Amz-Target.
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let (region, signing_name) = (scope.region.clone(), scope.service.clone());
+        let answer =
+            tokio::task::spawn_blocking(move || control.handle_json(&signing_name, &region, target.as_deref(), &body))
+                .await;
+        return Ok(match answer {
+            Ok(r) => {
+                let mut resp = reply(r.status, LOGS_JSON, r.body);
+                for (name, value) in r.headers {
+                    if let (Ok(n), Ok(v)) = (
+                        http::HeaderName::from_bytes(name.as_bytes()),
+                        http::HeaderValue::from_str(&value),
+                    ) {
+                        resp.headers_mut().append(n, v);
+                    }
+                }
+                resp
+            }
+            Err(_) => reply(500, "text/plain", "internal error"),
+        });
+    }
     let Some(service) = Service::from_signing_name(&scope.service) else {
         let msg = format!("Service '{}' is not served by Fulmar", scope.service);
         let err = fulmar_aws::AwsError::new("UnknownService", 400, msg);

@@ -34,6 +34,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    limit_malloc_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FULMAR_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -43,5 +44,29 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Give the memory freed since start back to the operating system (glibc keeps freed
+/// chunks in its arenas; `malloc_trim` returns whole free pages, wherever they are).
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// glibc gives each thread that meets contention an arena of its own, up to eight per
+/// core, and each keeps its own freed memory. One per core (at least two) is enough for
+/// the worker threads; the API's blocking threads share them.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.min(i32::MAX as usize) as i32);
+        }
     }
 }

@@ -2,15 +2,15 @@
 //! the API server, and shut both down cleanly on SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use anyhow::Context;
 use clap::Args;
 
 use fulmar_alb::DataPlane;
 use fulmar_control::{Control, Settings};
-use fulmar_store::RedbStore;
+use fulmar_store::{Op, RedbStore, Store, StoreError};
 
 use crate::glue;
 
@@ -68,13 +68,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
-    let store = RedbStore::open(&args.data_dir.join("fulmar.redb")).context("opening the store")?;
+    let path = args.data_dir.join("fulmar.redb");
+    let creating = is_new(&path).then(|| CreatingStore::start(path.clone()));
+    let store: Arc<dyn Store> = match &creating {
+        Some(creating) => creating.clone(),
+        None => Arc::new(RedbStore::open(&path).context("opening the store")?),
+    };
+    let served = serve_with(args, store, creating.clone()).await;
+    // A store still being created is finished before exiting (even when start-up
+    // failed), never left half-written.
+    if let Some(creating) = creating {
+        creating.wait();
+    }
+    served
+}
+
+async fn serve_with(
+    args: ServeArgs,
+    store: Arc<dyn Store>,
+    creating: Option<Arc<CreatingStore>>,
+) -> anyhow::Result<()> {
     let settings = Settings {
         account_id: args.account_id.clone(),
         address_pool: args.lb_address_pool,
         cross_vpc_security_groups: args.allow_cross_vpc_security_groups,
     };
-    let (control, config_rx) = Control::open(Arc::new(store), settings).context("loading the configuration")?;
+    let (control, config_rx) = Control::open(store.clone(), settings).context("loading the configuration")?;
     let control = Arc::new(control);
 
     let cookie_key = node_key(&args.data_dir.join("cookie.key"))?;
@@ -110,6 +129,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding the API address {}", args.api_addr))?;
     tracing::info!(api = %args.api_addr, dns = %args.dns_addr, data_dir = %args.data_dir.display(), pool = %args.lb_address_pool, "fulmar is ready");
     let api = tokio::spawn(crate::api::serve(listener, control.clone(), data_plane.clone()));
+    // Start-up's transient allocations (the store's first pages, parsing) are freed by
+    // now, or soon after a store being created is ready: give their memory back.
+    tokio::task::spawn_blocking(move || {
+        if let Some(creating) = creating {
+            creating.wait();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        crate::release_free_memory();
+    });
 
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -118,6 +146,87 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     drop(prober);
     data_plane.shutdown().await;
     Ok(())
+}
+
+/// True when `path` holds no store yet (a fresh data directory).
+fn is_new(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Ok(meta) => meta.len() == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// A store whose file is being created on a thread of its own, so that a fresh
+/// data directory answers the API at once instead of after redb's first fsyncs.
+/// Until the file is ready the store is empty (nothing can have been committed: a
+/// commit waits for the file), so reads answer empty without waiting; a commit waits.
+/// If the file cannot be created, Fulmar exits as it does when opening fails.
+struct CreatingStore {
+    store: OnceLock<RedbStore>,
+    done: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl CreatingStore {
+    fn start(path: PathBuf) -> Arc<CreatingStore> {
+        let this = Arc::new(CreatingStore {
+            store: OnceLock::new(),
+            done: Mutex::new(false),
+            opened: Condvar::new(),
+        });
+        let creating = this.clone();
+        std::thread::Builder::new()
+            .name("store-create".into())
+            .spawn(move || match RedbStore::open(&path) {
+                Ok(store) => {
+                    let _ = creating.store.set(store);
+                    *creating.done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+                    creating.opened.notify_all();
+                }
+                Err(e) => {
+                    eprintln!("Error: opening the store {}: {e}", path.display());
+                    std::process::exit(1);
+                }
+            })
+            .expect("spawning the store thread");
+        this
+    }
+
+    /// The store, waiting until it is created.
+    fn wait(&self) -> &RedbStore {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            done = self.opened.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+        self.store.get().expect("set before done")
+    }
+}
+
+impl Store for CreatingStore {
+    fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
+        self.wait().commit(ops)
+    }
+
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        match self.store.get() {
+            Some(store) => store.scan(prefix),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn scan_each(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
+        match self.store.get() {
+            Some(store) => store.scan_each(prefix, visit),
+            None => Ok(()),
+        }
+    }
+
+    fn revision(&self) -> Result<u64, StoreError> {
+        match self.store.get() {
+            Some(store) => store.revision(),
+            None => Ok(0),
+        }
+    }
 }
 
 /// The node's 32-byte secret for stickiness cookies, created once and kept in the data dir.

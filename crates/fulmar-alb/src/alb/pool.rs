@@ -1,4 +1,6 @@
-//! Keep-alive connections to targets: HTTP/1.1 client connections by target address.
+//! Keep-alive connections to targets: HTTP/1.1 client connections by target address,
+//! and one shared HTTP/2 (h2c, prior knowledge) connection per target of `HTTP2` and
+//! `GRPC` target groups.
 //!
 //! A connection goes back into its target's list as soon as its response head arrives;
 //! while its body is still streaming it is busy and skipped, and it is taken again once
@@ -9,6 +11,11 @@
 //!
 //! This is what hyper-util's legacy client does for us, minus its per-request task
 //! and its pool key hashing; the request path is the hot path of the data plane.
+//!
+//! An HTTP/2 connection multiplexes: every request to the target shares it (its
+//! `SendRequest` is a cheap clone) until the target closes it, then the next request
+//! opens a new one. A WebSocket upgrade gets a fresh HTTP/1.1 connection of its own,
+//! which the upgrade consumes.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http2;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::phases::{Body, UpstreamFailure};
@@ -33,6 +41,8 @@ const MAX_IDLE_PER_TARGET: usize = 256;
 #[derive(Default)]
 pub(crate) struct Pool {
     targets: Mutex<HashMap<SocketAddr, Vec<Pooled>>>,
+    /// The HTTP/2 connection to each target of an HTTP2 or GRPC target group.
+    h2: Mutex<HashMap<SocketAddr, http2::SendRequest<Body>>>,
 }
 
 struct Pooled {
@@ -67,6 +77,37 @@ impl Pool {
         Ok(resp)
     }
 
+    /// Send `req` (absolute-form URI) to `target` over its shared HTTP/2 connection,
+    /// opening one when there is none or the target closed it.
+    pub async fn send_h2(&self, target: SocketAddr, req: Request<Body>) -> Result<Response<Incoming>, UpstreamFailure> {
+        let shared = lock(&self.h2).get(&target).filter(|s| !s.is_closed()).cloned();
+        let req = match shared {
+            Some(mut sender) => match sender.try_send_request(req).await {
+                Ok(resp) => return Ok(resp),
+                Err(mut e) => match e.take_message() {
+                    // Never started (the connection went away meanwhile): open another.
+                    Some(back) => back,
+                    None => return Err(failed(&e.into_error())),
+                },
+            },
+            None => req,
+        };
+        let mut sender = connect_h2(target).await?;
+        lock(&self.h2).insert(target, sender.clone());
+        sender.send_request(req).await.map_err(|e| failed(&e))
+    }
+
+    /// Send an upgrade request (WebSocket) over a new HTTP/1.1 connection of its own:
+    /// after a `101` the upgrade takes the connection over, so it never returns here.
+    pub async fn send_upgrade(
+        &self,
+        target: SocketAddr,
+        req: Request<Body>,
+    ) -> Result<Response<Incoming>, UpstreamFailure> {
+        let mut sender = connect(target).await?;
+        sender.send_request(req).await.map_err(|e| failed(&e))
+    }
+
     /// A ready connection to `target`, dropping closed and expired ones on the way.
     fn checkout(&self, target: SocketAddr) -> Option<SendRequest<Body>> {
         let mut targets = lock(&self.targets);
@@ -98,13 +139,7 @@ impl Pool {
 }
 
 async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailure> {
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
-        Err(_) => return Err(UpstreamFailure::TimedOut),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(UpstreamFailure::TimedOut),
-        Ok(Err(e)) => return Err(UpstreamFailure::Failed(format!("connecting to {target}: {e}"))),
-        Ok(Ok(stream)) => stream,
-    };
-    let _ = stream.set_nodelay(true);
+    let stream = open(target).await?;
     let (sender, conn) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
@@ -117,8 +152,43 @@ async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailur
     Ok(sender)
 }
 
+/// An HTTP/2 connection with prior knowledge (h2c: the targets speak plain HTTP).
+async fn connect_h2(target: SocketAddr) -> Result<http2::SendRequest<Body>, UpstreamFailure> {
+    let stream = open(target).await?;
+    let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(&e))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(%target, error = %e, "target HTTP/2 connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+/// A TCP connection to `target`, within [`CONNECT_TIMEOUT`].
+async fn open(target: SocketAddr) -> Result<TcpStream, UpstreamFailure> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+        Err(_) => return Err(UpstreamFailure::TimedOut),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(UpstreamFailure::TimedOut),
+        Ok(Err(e)) => return Err(UpstreamFailure::Failed(format!("connecting to {target}: {e}"))),
+        Ok(Ok(stream)) => stream,
+    };
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
 fn failed(e: &hyper::Error) -> UpstreamFailure {
-    UpstreamFailure::Failed(super::error_chain(e))
+    // A user error whose cause is another hyper error: reading the client's body failed.
+    let client_body = e.is_user()
+        && std::error::Error::source(e).is_some_and(|source| source.downcast_ref::<hyper::Error>().is_some());
+    if client_body {
+        UpstreamFailure::ClientBody(super::error_chain(e))
+    } else {
+        UpstreamFailure::Failed(super::error_chain(e))
+    }
 }
 
 /// Lock the pool, recovering it if a panicking holder poisoned it (the lists stay valid).

@@ -16,12 +16,15 @@ use tokio::time::{sleep_until, Instant};
 
 use super::probe::{probe, ProbeSpec};
 use super::GroupHealth;
+use crate::alb::TargetProtocol;
 
 /// What the checker of one group probes, and how.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
     pub check: HealthCheck,
     pub targets: Vec<Target>,
+    /// The target group's protocol version: HTTP/1.1, HTTP/2 or gRPC probes.
+    pub protocol: TargetProtocol,
 }
 
 /// A running checker; dropping it stops the task.
@@ -57,7 +60,7 @@ impl Drop for Checker {
 
 async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>) {
     let mut plan = plans.borrow_and_update().clone();
-    let mut spec = Arc::new(ProbeSpec::new(&plan.check));
+    let mut spec = Arc::new(ProbeSpec::new(&plan.check, plan.protocol));
     let mut due: HashMap<Target, Instant> = HashMap::new();
     let mut in_flight: HashMap<tokio::task::Id, Target> = HashMap::new();
     let mut probes: JoinSet<fulmar_routing::health::Probe> = JoinSet::new();
@@ -98,8 +101,8 @@ async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>) {
                     return;
                 }
                 plan = plans.borrow_and_update().clone();
-                if plan.check != spec.check {
-                    spec = Arc::new(ProbeSpec::new(&plan.check));
+                if plan.check != spec.check || plan.protocol != spec.protocol {
+                    spec = Arc::new(ProbeSpec::new(&plan.check, plan.protocol));
                 }
             }
         }

@@ -6,13 +6,21 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use fulmar_model::{HealthCheck, Target, TargetGroup};
-use fulmar_routing::balance::RoundRobin;
+use fulmar_routing::balance::{Ramp, RoundRobin, TargetLoad};
 use fulmar_routing::health::{Probe, State, TargetHealth, Tracker};
 
 use crate::snapshot::attribute;
 
 /// The target group's `deregistration_delay.timeout_seconds` default.
 const DEFAULT_DEREGISTRATION_DELAY_SECONDS: u64 = 300;
+
+/// One target new requests may go to, with its live load and its slow-start ramp.
+#[derive(Debug, Clone)]
+pub(crate) struct Routable {
+    pub target: Target,
+    pub load: Arc<TargetLoad>,
+    pub ramp: Option<Ramp>,
+}
 
 /// How a target group's targets are judged, decided per snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +40,7 @@ pub(crate) struct GroupHealth {
     arn: String,
     state: Mutex<GroupState>,
     /// Targets new requests may go to (see the module docs); read lock-free per request.
-    routable: ArcSwap<Vec<Target>>,
+    routable: ArcSwap<Vec<Routable>>,
     /// The round-robin cursor over `routable`.
     pub round_robin: RoundRobin,
 }
@@ -44,6 +52,12 @@ struct GroupState {
     /// Deregistered targets and when their draining ends.
     draining: Vec<(Target, Instant)>,
     warned_unsupported: bool,
+    /// In-flight counts and failure rates, kept while a target stays registered.
+    loads: HashMap<Target, Arc<TargetLoad>>,
+    /// `slow_start.duration_seconds` (zero: off).
+    slow_start: Duration,
+    /// Targets ramping up after becoming healthy.
+    ramps: HashMap<Target, Ramp>,
 }
 
 impl GroupHealth {
@@ -56,6 +70,9 @@ impl GroupHealth {
                 trackers: HashMap::new(),
                 draining: Vec::new(),
                 warned_unsupported: false,
+                loads: HashMap::new(),
+                slow_start: Duration::ZERO,
+                ramps: HashMap::new(),
             }),
             routable: ArcSwap::from_pointee(Vec::new()),
             round_robin: RoundRobin::default(),
@@ -97,6 +114,15 @@ impl GroupHealth {
         }
         st.draining.retain(|(t, until)| *until > now && !tg.targets.contains(t));
         st.trackers.retain(|t, _| tg.targets.contains(t));
+        st.loads.retain(|t, _| tg.targets.contains(t));
+        st.slow_start = Duration::from_secs(attribute(&tg.attributes, "slow_start.duration_seconds").unwrap_or(0));
+        if st.slow_start.is_zero() || mode != Mode::Checking {
+            st.ramps.clear();
+        }
+        st.ramps.retain(|t, _| tg.targets.contains(t));
+        for t in &tg.targets {
+            st.loads.entry(t.clone()).or_default();
+        }
         if mode == Mode::Checking {
             for t in &tg.targets {
                 st.trackers.entry(t.clone()).or_default();
@@ -116,14 +142,40 @@ impl GroupHealth {
         let before = tracker.health().state;
         let after = tracker.observe(probe, check).state;
         if before != after {
+            self.ramp_on_change(&mut st, target, after);
             tracing::info!(target_group = %self.arn, target = %target.id, port = target.port,
                 from = before.as_str(), to = after.as_str(), "target health changed");
             self.publish_routable(&st);
         }
     }
 
+    /// Slow start: a target that turns healthy ramps up while another healthy target
+    /// is at full share; one that turns unhealthy leaves its ramp.
+    fn ramp_on_change(&self, st: &mut GroupState, target: &Target, now_state: State) {
+        if now_state != State::Healthy {
+            st.ramps.remove(target);
+            return;
+        }
+        if st.slow_start.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let full_share_peer = st.trackers.iter().any(|(t, tracker)| {
+            t != target && tracker.health().state == State::Healthy && st.ramps.get(t).is_none_or(|r| r.over(now))
+        });
+        if full_share_peer {
+            let ramp = Ramp {
+                since: now,
+                duration: st.slow_start,
+            };
+            tracing::info!(target_group = %self.arn, target = %target.id, port = target.port,
+                seconds = st.slow_start.as_secs(), "target in slow start");
+            st.ramps.insert(target.clone(), ramp);
+        }
+    }
+
     /// The targets new requests may go to, for the current instant.
-    pub fn routable(&self) -> Arc<Vec<Target>> {
+    pub fn routable(&self) -> Arc<Vec<Routable>> {
         self.routable.load_full()
     }
 
@@ -162,7 +214,7 @@ impl GroupHealth {
     }
 
     fn publish_routable(&self, st: &GroupState) {
-        let list = match st.mode {
+        let targets = match st.mode {
             Mode::Unsupported => Vec::new(),
             Mode::NotInUse | Mode::Disabled => st.registered.clone(),
             Mode::Checking => {
@@ -179,6 +231,14 @@ impl GroupHealth {
                 }
             }
         };
+        let list = targets
+            .into_iter()
+            .map(|target| Routable {
+                load: st.loads.get(&target).cloned().unwrap_or_default(),
+                ramp: st.ramps.get(&target).copied(),
+                target,
+            })
+            .collect();
         self.routable.store(Arc::new(list));
     }
 }

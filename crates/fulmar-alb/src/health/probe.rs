@@ -1,5 +1,9 @@
-//! One health-check probe: `GET <path>` to a target on a fresh connection, judged by
-//! the target group's success codes.
+//! One health-check probe on a fresh connection, judged by the target group's success
+//! codes: `GET <path>` over HTTP/1.1 (`HTTP1` target groups) or HTTP/2 (`HTTP2`), or
+//! for `GRPC` target groups a gRPC call — `POST <path>` (default
+//! `/AWS.ALB/healthcheck`) over HTTP/2 carrying an empty message — whose `grpc-status`
+//! is judged by `Matcher.GrpcCode` (default `12`, UNIMPLEMENTED: a gRPC server that
+//! answers at all is alive). HTTP/2 is spoken with prior knowledge (h2c).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -7,40 +11,64 @@ use std::time::Duration;
 use bytes::Bytes;
 use fulmar_model::{HealthCheck, Target};
 use fulmar_routing::health::{CodeMatcher, Probe};
-use http_body_util::Empty;
-use hyper_util::rt::TokioIo;
+use http::header::{HeaderValue, ACCEPT, CONNECTION, CONTENT_TYPE, HOST, TE, USER_AGENT as USER_AGENT_HEADER};
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
+
+use crate::alb::TargetProtocol;
 
 /// The User-Agent AWS's health checker sends.
 const USER_AGENT: &str = "ELB-HealthChecker/2.0";
+/// The gRPC health-check path when the target group names none.
+const GRPC_DEFAULT_PATH: &str = "/AWS.ALB/healthcheck";
+/// One gRPC message, uncompressed and empty: flag 0, length 0.
+const EMPTY_GRPC_MESSAGE: &[u8] = &[0, 0, 0, 0, 0];
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What one probe needs, prepared once per health-check configuration.
 pub(crate) struct ProbeSpec {
     pub check: HealthCheck,
+    pub protocol: TargetProtocol,
     pub matcher: CodeMatcher,
     pub timeout: Duration,
 }
 
 impl ProbeSpec {
-    pub fn new(check: &HealthCheck) -> ProbeSpec {
-        let code = check
-            .matcher
-            .as_ref()
-            .and_then(|m| m.http_code.as_deref())
-            .unwrap_or("200");
-        let matcher = CodeMatcher::parse(code, false).unwrap_or_else(|message| {
-            tracing::warn!(matcher = code, %message, "invalid health-check matcher; using 200");
-            // "200" is the documented default matcher and always parses.
-            CodeMatcher::parse("200", false).expect("the default matcher 200 is valid")
+    pub fn new(check: &HealthCheck, protocol: TargetProtocol) -> ProbeSpec {
+        let grpc = protocol == TargetProtocol::Grpc;
+        let (configured, default) = if grpc {
+            (check.matcher.as_ref().and_then(|m| m.grpc_code.as_deref()), "12")
+        } else {
+            (check.matcher.as_ref().and_then(|m| m.http_code.as_deref()), "200")
+        };
+        let code = configured.unwrap_or(default);
+        let matcher = CodeMatcher::parse(code, grpc).unwrap_or_else(|message| {
+            tracing::warn!(matcher = code, %message, "invalid health-check matcher; using {default}");
+            // "200" and "12" are the documented defaults and always parse.
+            CodeMatcher::parse(default, grpc).expect("the default matcher is valid")
         });
         if check.protocol != "HTTP" {
             tracing::warn!(protocol = %check.protocol, "health checks are probed over plain HTTP");
         }
         ProbeSpec {
             check: check.clone(),
+            protocol,
             matcher,
             timeout: Duration::from_secs(u64::from(check.timeout_seconds.max(1))),
         }
+    }
+
+    fn path(&self) -> &str {
+        let default = if self.protocol == TargetProtocol::Grpc {
+            GRPC_DEFAULT_PATH
+        } else {
+            "/"
+        };
+        self.check.path.as_deref().filter(|p| !p.is_empty()).unwrap_or(default)
     }
 }
 
@@ -54,27 +82,148 @@ pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
         p => p.parse().unwrap_or(target.port),
     };
     let addr = SocketAddr::new(ip, port);
-    let path = spec.check.path.as_deref().unwrap_or("/");
-    match tokio::time::timeout(spec.timeout, get(addr, path)).await {
+    let checked = async {
+        match spec.protocol {
+            TargetProtocol::Http1 => http1_status(addr, spec.path()).await,
+            TargetProtocol::Http2 => http2_status(addr, spec.path()).await,
+            TargetProtocol::Grpc => grpc_status(addr, spec.path()).await,
+        }
+    };
+    match tokio::time::timeout(spec.timeout, checked).await {
         Err(_) => Probe::Timeout,
-        Ok(Err(_)) => Probe::Failed,
+        Ok(Err(e)) => {
+            tracing::trace!(%addr, error = %e, "health probe failed");
+            Probe::Failed
+        }
         Ok(Ok(code)) if spec.matcher.accepts(code) => Probe::Success,
         Ok(Ok(code)) => Probe::CodeMismatch(code),
     }
 }
 
-/// Send one GET and return the response status.
-async fn get(addr: SocketAddr, path: &str) -> Result<u16, Box<dyn std::error::Error + Send + Sync>> {
+/// Send one GET over HTTP/1.1 and return the response status.
+async fn http1_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     let driver = tokio::spawn(conn);
-    let request = http::Request::get(path)
-        .header(http::header::HOST, addr.to_string())
-        .header(http::header::USER_AGENT, USER_AGENT)
-        .header(http::header::ACCEPT, "*/*")
-        .header(http::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())?;
+    let request = Request::get(path)
+        .header(HOST, addr.to_string())
+        .header(USER_AGENT_HEADER, USER_AGENT)
+        .header(ACCEPT, "*/*")
+        .header(CONNECTION, "close")
+        .body(Full::new(Bytes::new()))?;
     let result = sender.send_request(request).await;
     driver.abort();
     Ok(result?.status().as_u16())
+}
+
+/// Send one GET over HTTP/2 and return the response status.
+async fn http2_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
+    let request = Request::get(format!("http://{addr}{path}"))
+        .header(USER_AGENT_HEADER, USER_AGENT)
+        .header(ACCEPT, "*/*")
+        .body(Full::new(Bytes::new()))?;
+    let (resp, driver) = http2_exchange(addr, request).await?;
+    driver.abort();
+    Ok(resp.status().as_u16())
+}
+
+/// Call the gRPC method at `path` with an empty message; return its `grpc-status`.
+async fn grpc_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{addr}{path}"))
+        .header(CONTENT_TYPE, "application/grpc")
+        .header(TE, "trailers")
+        .header(USER_AGENT_HEADER, USER_AGENT)
+        .body(Full::new(Bytes::from_static(EMPTY_GRPC_MESSAGE)))?;
+    let (resp, driver) = http2_exchange(addr, request).await?;
+    let result = grpc_code(resp).await;
+    driver.abort();
+    result
+}
+
+/// The `grpc-status` of a gRPC response: in its headers (a trailers-only answer) or
+/// in its trailers.
+async fn grpc_code(resp: Response<Incoming>) -> Result<u16, BoxError> {
+    if resp.status() != http::StatusCode::OK {
+        return Err(format!("gRPC health check answered HTTP {}", resp.status()).into());
+    }
+    if let Some(code) = parse_grpc_status(resp.headers().get("grpc-status")) {
+        return Ok(code);
+    }
+    let collected = resp.into_body().collect().await?;
+    parse_grpc_status(collected.trailers().and_then(|t| t.get("grpc-status")))
+        .ok_or_else(|| "gRPC answer without grpc-status".into())
+}
+
+fn parse_grpc_status(value: Option<&HeaderValue>) -> Option<u16> {
+    value?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Open an h2c connection to `addr` and send `request` (absolute-form URI); returns
+/// the response and the connection's driver task (abort it when done).
+async fn http2_exchange(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> Result<(Response<Incoming>, tokio::task::JoinHandle<()>), BoxError> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    match sender.send_request(request).await {
+        Ok(resp) => Ok((resp, driver)),
+        Err(e) => {
+            driver.abort();
+            Err(e.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: Option<&str>, http: Option<&str>, grpc: Option<&str>) -> HealthCheck {
+        HealthCheck {
+            enabled: true,
+            protocol: "HTTP".into(),
+            port: "traffic-port".into(),
+            path: path.map(str::to_owned),
+            interval_seconds: 5,
+            timeout_seconds: 2,
+            healthy_threshold: 2,
+            unhealthy_threshold: 2,
+            matcher: Some(fulmar_model::Matcher {
+                http_code: http.map(str::to_owned),
+                grpc_code: grpc.map(str::to_owned),
+            }),
+        }
+    }
+
+    #[test]
+    fn grpc_defaults_to_code_12_and_the_alb_path() {
+        let spec = ProbeSpec::new(&check(None, None, None), TargetProtocol::Grpc);
+        assert!(spec.matcher.accepts(12) && !spec.matcher.accepts(0));
+        assert_eq!(spec.path(), "/AWS.ALB/healthcheck");
+        let spec = ProbeSpec::new(&check(Some("/pkg.Svc/Check"), None, Some("0,12")), TargetProtocol::Grpc);
+        assert!(spec.matcher.accepts(0) && spec.matcher.accepts(12) && !spec.matcher.accepts(5));
+        assert_eq!(spec.path(), "/pkg.Svc/Check");
+    }
+
+    #[test]
+    fn http_matchers_ignore_grpc_codes() {
+        let spec = ProbeSpec::new(&check(None, Some("200-299"), None), TargetProtocol::Http2);
+        assert!(spec.matcher.accepts(204) && !spec.matcher.accepts(12));
+        assert_eq!(spec.path(), "/");
+        let spec = ProbeSpec::new(&check(Some("/health"), None, None), TargetProtocol::Http1);
+        assert!(spec.matcher.accepts(200) && !spec.matcher.accepts(201));
+    }
+
+    #[test]
+    fn grpc_status_values() {
+        assert_eq!(parse_grpc_status(Some(&HeaderValue::from_static("12"))), Some(12));
+        assert_eq!(parse_grpc_status(Some(&HeaderValue::from_static("x"))), None);
+        assert_eq!(parse_grpc_status(None), None);
+    }
 }

@@ -56,6 +56,7 @@ pub fn listener(port: u16, default_action: Action) -> Listener {
         ssl_policy: None,
         alpn_policy: vec![],
         tags: vec![],
+        attributes: Default::default(),
     }
 }
 
@@ -147,6 +148,7 @@ pub fn rule(n: u32, conditions: Vec<Condition>, action: Action) -> Rule {
         conditions,
         actions: vec![action],
         tags: vec![],
+        legacy_values: vec![],
     }
 }
 

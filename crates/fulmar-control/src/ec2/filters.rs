@@ -20,6 +20,8 @@ pub fn matches(filters: &[FilterIn], tags: &[Tag], field: impl Fn(&str) -> Optio
             tags.iter().filter(|t| t.key == key).map(|t| t.value.clone()).collect()
         } else if f.name == "tag-key" {
             tags.iter().map(|t| t.key.clone()).collect()
+        } else if f.name == "tag-value" {
+            tags.iter().map(|t| t.value.clone()).collect()
         } else {
             match field(&f.name) {
                 Some(v) => v,
@@ -31,4 +33,12 @@ pub fn matches(filters: &[FilterIn], tags: &[Tag], field: impl Fn(&str) -> Optio
             have.iter().any(|h| p.matches(h))
         })
     })
+}
+
+/// The values given for filter `name` (every occurrence).
+pub fn values<'a>(filters: &'a [FilterIn], name: &'a str) -> impl Iterator<Item = &'a str> {
+    filters
+        .iter()
+        .filter(move |f| f.name == name)
+        .flat_map(|f| f.values.iter().map(String::as_str))
 }

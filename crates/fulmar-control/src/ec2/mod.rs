@@ -15,6 +15,7 @@ mod interfaces;
 mod key_pairs;
 mod keys;
 mod paging;
+mod prefix_lists;
 mod reachability;
 mod route_tables;
 mod rules;
@@ -117,6 +118,11 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
         "StartNetworkInsightsAnalysis" => op!(insights::start_analysis),
         "DescribeNetworkInsightsAnalyses" => op!(insights::describe_analyses),
         "DeleteNetworkInsightsAnalysis" => op!(insights::delete_analysis),
+        "CreateManagedPrefixList" => op!(prefix_lists::create),
+        "DescribeManagedPrefixLists" => op!(prefix_lists::describe),
+        "GetManagedPrefixListEntries" => op!(prefix_lists::get_entries),
+        "ModifyManagedPrefixList" => op!(prefix_lists::modify),
+        "DeleteManagedPrefixList" => op!(prefix_lists::delete),
         "CreateTags" => op!(tags::create_tags),
         "DeleteTags" => op!(tags::delete_tags),
         "DescribeTags" => op!(tags::describe_tags),

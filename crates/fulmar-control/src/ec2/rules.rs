@@ -15,7 +15,7 @@ use fulmar_model::{Kind, SecurityGroup, SecurityGroupRule};
 use super::filters::{self, FilterIn};
 use super::paging::page;
 use super::security_groups::{find_group, group_not_found};
-use super::{invalid, missing, ReturnOut, TagOut, OK};
+use super::{check_tag_specs, invalid, missing, tag_set, tags_for, ReturnOut, TagOut, TagSpecificationIn, OK};
 use crate::{ids, Txn};
 
 /// Inbound (or outbound) rules per group and IP version (the default quota).
@@ -188,6 +188,7 @@ fn expand(txn: &Txn, group: &SecurityGroup, perms: Vec<PermissionIn>) -> Result<
             ));
         }
         for pl in p.prefix_list_ids {
+            super::prefix_lists::get(txn, &pl.prefix_list_id)?;
             peers.push((RulePeer::PrefixList(pl.prefix_list_id), pl.description));
         }
         if peers.is_empty() {
@@ -201,6 +202,7 @@ fn expand(txn: &Txn, group: &SecurityGroup, perms: Vec<PermissionIn>) -> Result<
                 to_port: to,
                 peer,
                 description,
+                tags: Vec::new(),
             });
         }
     }
@@ -327,7 +329,7 @@ fn render_rule(g: &SecurityGroup, r: &SecurityGroupRule, is_egress: bool) -> Rul
         },
         description: r.description.clone(),
         arn: format!("arn:aws:ec2:{}:{}:security-group-rule/{}", g.region, g.owner_id, r.id),
-        tags: Vec::new(),
+        tags: tag_set(&r.tags),
     }
 }
 
@@ -343,6 +345,8 @@ pub struct AuthorizeInput {
     to_port: Option<i32>,
     cidr_ip: Option<String>,
     source_security_group_name: Option<String>,
+    #[serde(default, rename = "TagSpecification")]
+    tag_specifications: Vec<TagSpecificationIn>,
 }
 
 impl AuthorizeInput {
@@ -390,6 +394,8 @@ pub struct AuthorizeOut {
 
 fn authorize(txn: &mut Txn, input: AuthorizeInput, egress: bool) -> Result<AuthorizeOut, AwsError> {
     let group = find_group(txn, input.group_id.clone(), input.group_name.clone())?;
+    check_tag_specs(&input.tag_specifications, &["security-group-rule"])?;
+    let tags = tags_for(&input.tag_specifications, "security-group-rule");
     let perms = input.permissions();
     if perms.is_empty() {
         return Err(missing("ipPermissions"));
@@ -403,6 +409,7 @@ fn authorize(txn: &mut Txn, input: AuthorizeInput, egress: bool) -> Result<Autho
             return Err(duplicate(&r));
         }
         r.id = ids::ec2("sgr");
+        r.tags = tags.clone();
         added.push(r);
     }
     let list = if egress { &mut g.egress } else { &mut g.ingress };
@@ -496,6 +503,7 @@ fn revoke(txn: &mut Txn, input: RevokeInput, egress: bool) -> Result<RevokeOut, 
         to_port: input.to_port,
         cidr_ip: input.cidr_ip,
         source_security_group_name: input.source_security_group_name,
+        tag_specifications: Vec::new(),
     }
     .permissions();
     if perms.is_empty() && rule_ids.is_empty() {
@@ -579,12 +587,19 @@ pub fn describe_rules(txn: &mut Txn, input: DescribeRulesInput) -> Result<Descri
     let all_rules: Vec<(&SecurityGroup, &SecurityGroupRule, bool)> = groups
         .iter()
         .flat_map(|g| {
-            g.ingress
+            g.egress
                 .iter()
-                .map(move |r| (&***g, r, false))
-                .chain(g.egress.iter().map(move |r| (&***g, r, true)))
+                .map(move |r| (&***g, r, true))
+                .chain(g.ingress.iter().map(move |r| (&***g, r, false)))
         })
         .collect();
+    if let Some(bad) = filters::values(&input.filters, "group-id").find(|v| !v.starts_with("sg-")) {
+        return Err(AwsError::new(
+            "InvalidGroupId.Malformed",
+            400,
+            format!("The security group ID '{bad}' is malformed"),
+        ));
+    }
     for id in &input.rule_ids {
         if !all_rules.iter().any(|(_, r, _)| &r.id == id) {
             return Err(rule_id_not_found(id));
@@ -594,7 +609,7 @@ pub fn describe_rules(txn: &mut Txn, input: DescribeRulesInput) -> Result<Descri
         .into_iter()
         .filter(|(_, r, _)| input.rule_ids.is_empty() || input.rule_ids.contains(&r.id))
         .filter(|(g, r, _)| {
-            filters::matches(&input.filters, &[], |name| match name {
+            filters::matches(&input.filters, &r.tags, |name| match name {
                 "group-id" => Some(vec![g.id.clone()]),
                 "security-group-rule-id" => Some(vec![r.id.clone()]),
                 _ => None,
@@ -642,6 +657,37 @@ pub fn modify_rules(txn: &mut Txn, input: ModifyRulesInput) -> Result<ReturnOut,
         let egress = g.egress.iter().any(|r| r.id == u.security_group_rule_id);
         if !egress && !g.ingress.iter().any(|r| r.id == u.security_group_rule_id) {
             return Err(rule_id_not_found(&u.security_group_rule_id));
+        }
+        let proto = req.ip_protocol.as_deref().ok_or_else(|| {
+            invalid("Invalid value 'null' for protocol. VPC security group rules must specify protocols explicitly.")
+        })?;
+        if matches!(protocol(proto)?.as_str(), "tcp" | "udp") && (req.from_port.is_none() || req.to_port.is_none()) {
+            return Err(invalid(
+                "Invalid value for portRange. Must specify both from and to ports with TCP/UDP.",
+            ));
+        }
+        let peers = [
+            req.cidr_ipv4.is_some(),
+            req.cidr_ipv6.is_some(),
+            req.prefix_list_id.is_some(),
+            req.referenced_group_id.is_some(),
+        ]
+        .into_iter()
+        .filter(|given| *given)
+        .count();
+        if peers == 0 {
+            return Err(AwsError::new(
+                "MissingParameter",
+                400,
+                "The request must contain exactly one of: cidrIp, cidrIpv6, prefixListId, or referencedGroupId",
+            ));
+        }
+        if peers > 1 {
+            return Err(AwsError::new(
+                "InvalidParameterCombination",
+                400,
+                "Only one of cidrIp, cidrIpv6, prefixListId, or referencedGroupId can be specified",
+            ));
         }
         let perm = PermissionIn {
             ip_protocol: req.ip_protocol,
@@ -691,6 +737,9 @@ pub fn modify_rules(txn: &mut Txn, input: ModifyRulesInput) -> Result<ReturnOut,
         let mut rule = new.remove(0);
         rule.id = u.security_group_rule_id.clone();
         let list = if egress { &mut g.egress } else { &mut g.ingress };
+        if let Some(old) = list.iter().find(|r| r.id == rule.id) {
+            rule.tags = old.tags.clone();
+        }
         if list.iter().any(|r| r.id != rule.id && same_rule(r, &rule)) {
             return Err(duplicate(&rule));
         }

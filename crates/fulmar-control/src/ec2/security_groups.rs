@@ -41,6 +41,7 @@ fn allow_all_egress(txn: &Txn, vpc_id: &str) -> Vec<SecurityGroupRule> {
             to_port: None,
             peer: RulePeer::Cidr(net),
             description: None,
+            tags: Vec::new(),
         })
         .collect()
 }
@@ -65,6 +66,7 @@ pub fn create_default_group(txn: &mut Txn, vpc_id: &str) {
                 user_id: txn.account().to_string(),
             },
             description: None,
+            tags: Vec::new(),
         }],
         egress: allow_all_egress(txn, vpc_id),
         tags: Vec::new(),
@@ -100,6 +102,8 @@ pub struct CreateOut {
     group_id: String,
     #[serde(rename = "tagSet")]
     tags: Vec<TagOut>,
+    #[serde(rename = "securityGroupArn")]
+    arn: String,
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> {
@@ -110,7 +114,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
             "The request must contain the parameter groupName",
         )
     })?;
-    let description = input.group_description.ok_or_else(|| {
+    let description = input.group_description.filter(|d| !d.is_empty()).ok_or_else(|| {
         AwsError::new(
             "MissingParameter",
             400,
@@ -141,7 +145,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
             .map(|v| v.id.clone())
             .ok_or_else(|| AwsError::new("VPCIdNotSpecified", 400, "No default VPC for this user"))?,
     };
-    if !txn.config.vpcs.get(&vpc_id).is_some_and(|v| v.region == txn.region) {
+    if txn.config.vpcs.get(&vpc_id).is_none_or(|v| v.region != txn.region) {
         return Err(AwsError::new(
             "InvalidVpcID.NotFound",
             400,
@@ -176,10 +180,15 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<CreateOut, AwsError> 
         ok: true,
         group_id: group.id.clone(),
         tags: tag_set(&group.tags),
+        arn: group_arn(&group),
     };
     txn.touch(Kind::SecurityGroup, &group.id);
     txn.config.security_groups.insert(group.id.clone(), Arc::new(group));
     Ok(out)
+}
+
+fn group_arn(g: &SecurityGroup) -> String {
+    format!("arn:aws:ec2:{}:{}:security-group/{}", g.region, g.owner_id, g.id)
 }
 
 #[derive(Serialize)]
@@ -355,7 +364,7 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
                         Some(rest) => (&g.egress, rest),
                         None => (&g.ingress, other),
                     };
-                    permission_field(txn, rules, key.strip_prefix("ip-permission.")?)
+                    permission_field(rules, key.strip_prefix("ip-permission.")?)
                 }
             })
         })
@@ -365,7 +374,7 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
             group_name: g.name.clone(),
             description: g.description.clone(),
             vpc_id: g.vpc_id.clone(),
-            arn: format!("arn:aws:ec2:{}:{}:security-group/{}", g.region, g.owner_id, g.id),
+            arn: group_arn(g),
             ingress: permissions(&g.ingress),
             egress: permissions(&g.egress),
             tags: tag_set(&g.tags),
@@ -376,7 +385,7 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut, AwsE
 }
 
 /// The values a group's rules have for an `ip-permission.*` filter.
-fn permission_field(txn: &Txn, rules: &[SecurityGroupRule], key: &str) -> Option<Vec<String>> {
+fn permission_field(rules: &[SecurityGroupRule], key: &str) -> Option<Vec<String>> {
     let each = |f: &dyn Fn(&SecurityGroupRule) -> Option<String>| Some(rules.iter().filter_map(f).collect());
     match key {
         "protocol" => each(&|r| Some(r.ip_protocol.clone())),
@@ -394,10 +403,8 @@ fn permission_field(txn: &Txn, rules: &[SecurityGroupRule], key: &str) -> Option
             RulePeer::Group { group_id, .. } => Some(group_id.clone()),
             _ => None,
         }),
-        "group-name" => each(&|r| match &r.peer {
-            RulePeer::Group { group_id, .. } => txn.config.security_groups.get(group_id).map(|g| g.name.clone()),
-            _ => None,
-        }),
+        // A VPC group's rules reference other groups by id only: EC2 keeps no name to match.
+        "group-name" => Some(Vec::new()),
         "user-id" => each(&|r| match &r.peer {
             RulePeer::Group { user_id, .. } => Some(user_id.clone()),
             _ => None,

@@ -23,6 +23,7 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str)> {
         "vpc" => ("vpc", "InvalidVpcID"),
         "subnet" => ("subnet", "InvalidSubnetID"),
         "sg" => ("security-group", "InvalidGroup"),
+        "sgr" => ("security-group-rule", "InvalidSecurityGroupRuleId"),
         "igw" => ("internet-gateway", "InvalidInternetGatewayID"),
         "rtb" => ("route-table", "InvalidRouteTableID"),
         "nat" => ("natgateway", "InvalidNatGatewayID"),
@@ -58,6 +59,24 @@ fn edit_tags(txn: &mut Txn, id: &str, edit: &dyn Fn(&mut Vec<Tag>) -> Result<(),
         }};
     }
     match kind_of(id).map(|k| k.0) {
+        Some("security-group-rule") => {
+            // A rule's tags live with the rule, inside its group.
+            let group = txn
+                .config
+                .security_groups
+                .values()
+                .find(|g| g.region == txn.region && g.ingress.iter().chain(&g.egress).any(|r| r.id == id))
+                .cloned()
+                .ok_or_else(not_found)?;
+            let mut group = (*group).clone();
+            for rule in group.ingress.iter_mut().chain(group.egress.iter_mut()) {
+                if rule.id == id {
+                    edit(&mut rule.tags)?;
+                }
+            }
+            txn.touch(Kind::SecurityGroup, &group.id);
+            txn.config.security_groups.insert(group.id.clone(), Arc::new(group));
+        }
         Some("vpc") => edit!(vpcs, Kind::Vpc),
         Some("subnet") => edit!(subnets, Kind::Subnet),
         Some("security-group") => edit!(security_groups, Kind::SecurityGroup),
@@ -213,6 +232,14 @@ pub fn describe_tags(txn: &mut Txn, input: DescribeInput) -> Result<DescribeOut,
     collect!(network_interfaces);
     collect!(network_insights_paths);
     collect!(network_insights_analyses);
+    all.extend(
+        c.security_groups
+            .values()
+            .filter(|g| &g.region == r)
+            .flat_map(|g| g.ingress.iter().chain(&g.egress))
+            .filter(|rule| !rule.tags.is_empty())
+            .map(|rule| (rule.id.clone(), &rule.tags)),
+    );
     let mut out = Vec::new();
     for (id, tags) in all {
         let Some((resource_type, _)) = kind_of(&id) else {

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use fulmar_aws::AwsError;
 use fulmar_model::{Action, ActionKind, FixedResponseConfig, ForwardConfig, RedirectConfig, WeightedTargetGroup};
 
-use super::tg_not_found;
 use crate::Txn;
 
 #[derive(Deserialize)]
@@ -72,6 +71,8 @@ const CONTENT_TYPES: &[&str] = &[
 
 /// Parse and check a list of actions for an ALB listener or rule.
 pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result<Vec<Action>, AwsError> {
+    // botocore sends an empty list as `Actions=`; AWS requires at least one action
+    // (`DefaultActions` and `Actions` are required members).
     if input.is_empty() {
         return Err(AwsError::validation("At least one action must be specified"));
     }
@@ -93,8 +94,23 @@ pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result
             Some(o) => o,
             None => i as u32 + 1,
         };
+        if !matches!(listener_protocol, "HTTP" | "HTTPS") && a.kind != "forward" {
+            return Err(AwsError::new(
+                "InvalidLoadBalancerAction",
+                400,
+                format!(
+                    "Action type '{}' is not supported for listeners with the protocol '{listener_protocol}'",
+                    a.kind
+                ),
+            ));
+        }
         let kind = match a.kind.as_str() {
-            "forward" => ActionKind::Forward(parse_forward(txn, a.target_group_arn, a.forward_config)?),
+            "forward" => ActionKind::Forward(parse_forward(
+                txn,
+                a.target_group_arn,
+                a.forward_config,
+                listener_protocol,
+            )?),
             "redirect" => {
                 let cfg = a.redirect_config.ok_or_else(|| {
                     AwsError::validation("A redirect configuration must be specified for a redirect action")
@@ -145,7 +161,25 @@ pub fn parse(txn: &Txn, input: Vec<ActionIn>, listener_protocol: &str) -> Result
     Ok(actions)
 }
 
-fn parse_forward(txn: &Txn, arn: Option<String>, cfg: Option<ForwardIn>) -> Result<ForwardConfig, AwsError> {
+/// Target-group protocols a listener of `listener_protocol` can forward to.
+fn compatible_target_protocols(listener_protocol: &str) -> &'static [&'static str] {
+    match listener_protocol {
+        "HTTP" | "HTTPS" => &["HTTP", "HTTPS"],
+        "TCP" => &["TCP", "TCP_UDP"],
+        "TLS" => &["TCP", "TLS"],
+        "UDP" => &["UDP", "TCP_UDP"],
+        "TCP_UDP" => &["TCP_UDP"],
+        "GENEVE" => &["GENEVE"],
+        _ => &[],
+    }
+}
+
+fn parse_forward(
+    txn: &Txn,
+    arn: Option<String>,
+    cfg: Option<ForwardIn>,
+    listener_protocol: &str,
+) -> Result<ForwardConfig, AwsError> {
     let (single, groups, stickiness) = match (arn, cfg) {
         (None, None) => {
             return Err(AwsError::validation(
@@ -210,13 +244,24 @@ fn parse_forward(txn: &Txn, arn: Option<String>, cfg: Option<ForwardIn>) -> Resu
         }
     };
     for g in &groups {
-        let tg = txn.config.target_groups.get(&g.arn).ok_or_else(tg_not_found)?;
-        if !matches!(tg.protocol.as_deref(), Some("HTTP") | Some("HTTPS") | None) {
+        let tg = txn.config.target_groups.get(&g.arn).ok_or_else(|| {
+            AwsError::new(
+                "TargetGroupNotFound",
+                400,
+                format!("Target group '{}' not found", g.arn),
+            )
+        })?;
+        let ok = match tg.protocol.as_deref() {
+            // Lambda target groups have no protocol; only an ALB can forward to them.
+            None => matches!(listener_protocol, "HTTP" | "HTTPS"),
+            Some(p) => compatible_target_protocols(listener_protocol).contains(&p),
+        };
+        if !ok {
             return Err(AwsError::new(
                 "IncompatibleProtocols",
                 400,
                 format!(
-                    "The protocol of target group '{}' is not compatible with an Application Load Balancer listener",
+                    "The protocol of target group '{}' is not compatible with the listener protocol '{listener_protocol}'",
                     g.arn
                 ),
             ));
@@ -307,10 +352,14 @@ fn parse_fixed(cfg: FixedIn) -> Result<FixedResponseConfig, AwsError> {
     }
     if let Some(ct) = &cfg.content_type {
         if !CONTENT_TYPES.contains(&ct.as_str()) {
-            return Err(AwsError::validation(format!(
-                "Content type '{ct}' is not valid; it must be one of {}",
-                CONTENT_TYPES.join(", ")
-            )));
+            return Err(AwsError::new(
+                "InvalidLoadBalancerAction",
+                400,
+                format!(
+                    "Content type '{ct}' is not valid; it must be one of {}",
+                    CONTENT_TYPES.join(", ")
+                ),
+            ));
         }
     }
     if cfg.message_body.as_ref().is_some_and(|b| b.chars().count() > 1024) {
@@ -400,7 +449,8 @@ fn render_one(a: &Action) -> ActionOut {
     };
     match &a.kind {
         ActionKind::Forward(f) => {
-            if f.target_groups.len() == 1 {
+            // TargetGroupArn is echoed when the request named one; ForwardConfig always.
+            if f.single && f.target_groups.len() == 1 {
                 out.target_group_arn = Some(f.target_groups[0].arn.clone());
             }
             out.forward_config = Some(ForwardOut {

@@ -1,4 +1,4 @@
-//! Load-balancer and target-group attributes: AWS's keys, defaults and value ranges.
+//! Load-balancer attributes: AWS's keys, defaults and value ranges (target groups: `target_group_attributes.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use fulmar_aws::AwsError;
 use fulmar_model::Kind;
 
-use super::{lb_not_found, tg_not_found};
+use super::{lb_not_found, listener_not_found};
 use crate::Txn;
 
 /// How an attribute's value is checked.
@@ -57,74 +57,115 @@ const LB_ATTRIBUTES: &[(&str, &str, Check)] = &[
     ("zonal_shift.config.enabled", "false", Check::Bool),
 ];
 
-/// Target-group attributes (HTTP/HTTPS target groups of an ALB) with their defaults.
-const TG_ATTRIBUTES: &[(&str, &str, Check)] = &[
-    ("deregistration_delay.timeout_seconds", "300", Check::Range(0, 3600)),
+/// Network Load Balancer attributes with their defaults.
+const NLB_ATTRIBUTES: &[(&str, &str, Check)] = &[
+    ("access_logs.s3.enabled", "false", Check::Bool),
+    ("access_logs.s3.bucket", "", Check::Any),
+    ("access_logs.s3.prefix", "", Check::Any),
+    ("deletion_protection.enabled", "false", Check::Bool),
     (
-        "load_balancing.algorithm.anomaly_mitigation",
-        "off",
-        Check::OneOf(&["on", "off"]),
+        "dns_record.client_routing_policy",
+        "any_availability_zone",
+        Check::OneOf(&[
+            "availability_zone_affinity",
+            "partial_availability_zone_affinity",
+            "any_availability_zone",
+        ]),
     ),
-    (
-        "load_balancing.algorithm.type",
-        "round_robin",
-        Check::OneOf(&["round_robin", "least_outstanding_requests", "weighted_random"]),
-    ),
-    (
-        "load_balancing.cross_zone.enabled",
-        "use_load_balancer_configuration",
-        Check::OneOf(&["true", "false", "use_load_balancer_configuration"]),
-    ),
-    ("slow_start.duration_seconds", "0", Check::Range(0, 900)),
-    ("stickiness.app_cookie.cookie_name", "", Check::Any),
-    (
-        "stickiness.app_cookie.duration_seconds",
-        "86400",
-        Check::Range(1, 604_800),
-    ),
-    ("stickiness.enabled", "false", Check::Bool),
-    (
-        "stickiness.lb_cookie.duration_seconds",
-        "86400",
-        Check::Range(1, 604_800),
-    ),
-    (
-        "stickiness.type",
-        "lb_cookie",
-        Check::OneOf(&["lb_cookie", "app_cookie"]),
-    ),
-    (
-        "target_group_health.dns_failover.minimum_healthy_targets.count",
-        "1",
-        Check::Any,
-    ),
-    (
-        "target_group_health.dns_failover.minimum_healthy_targets.percentage",
-        "off",
-        Check::Any,
-    ),
-    (
-        "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count",
-        "1",
-        Check::Any,
-    ),
-    (
-        "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage",
-        "off",
-        Check::Any,
-    ),
+    ("ipv6.deny_all_igw_traffic", "false", Check::Bool),
+    ("load_balancing.cross_zone.enabled", "false", Check::Bool),
+    ("secondary_ips.auto_assigned.per_subnet", "0", Check::Range(0, 7)),
+    ("zonal_shift.config.enabled", "false", Check::Bool),
 ];
+
+/// Gateway Load Balancer attributes with their defaults.
+const GWLB_ATTRIBUTES: &[(&str, &str, Check)] = &[
+    ("deletion_protection.enabled", "false", Check::Bool),
+    ("load_balancing.cross_zone.enabled", "false", Check::Bool),
+];
+
+/// The attribute table of a load balancer type.
+fn lb_table(kind: &str) -> &'static [(&'static str, &'static str, Check)] {
+    match kind {
+        "network" => NLB_ATTRIBUTES,
+        "gateway" => GWLB_ATTRIBUTES,
+        _ => LB_ATTRIBUTES,
+    }
+}
+
+/// Listener attributes of an ALB listener (response headers).
+const HTTP_LISTENER_ATTRIBUTES: &[(&str, &str, Check)] = &[
+    ("routing.http.response.server.enabled", "true", Check::Bool),
+    (
+        "routing.http.response.strict_transport_security.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_allow_origin.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_allow_methods.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_allow_headers.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_allow_credentials.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_expose_headers.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.access_control_max_age.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.content_security_policy.header_value",
+        "",
+        Check::Any,
+    ),
+    (
+        "routing.http.response.x_content_type_options.header_value",
+        "",
+        Check::Any,
+    ),
+    ("routing.http.response.x_frame_options.header_value", "", Check::Any),
+];
+
+/// Listener attributes of an NLB TCP listener.
+const TCP_LISTENER_ATTRIBUTES: &[(&str, &str, Check)] = &[("tcp.idle_timeout.seconds", "350", Check::Range(60, 6000))];
+
+fn listener_table(protocol: &str) -> &'static [(&'static str, &'static str, Check)] {
+    match protocol {
+        "HTTP" | "HTTPS" => HTTP_LISTENER_ATTRIBUTES,
+        "TCP" => TCP_LISTENER_ATTRIBUTES,
+        _ => &[],
+    }
+}
+
+/// A new listener's attributes.
+pub fn listener_defaults(protocol: &str) -> BTreeMap<String, String> {
+    defaults(listener_table(protocol))
+}
 
 fn defaults(table: &[(&str, &str, Check)]) -> BTreeMap<String, String> {
     table.iter().map(|(k, v, _)| (k.to_string(), v.to_string())).collect()
 }
 
-pub fn load_balancer_defaults() -> BTreeMap<String, String> {
-    defaults(LB_ATTRIBUTES)
-}
-
-pub fn target_group_defaults() -> BTreeMap<String, String> {
-    defaults(TG_ATTRIBUTES)
+pub fn load_balancer_defaults(kind: &str) -> BTreeMap<String, String> {
+    defaults(lb_table(kind))
 }
 
 fn check(table: &[(&str, &str, Check)], key: &str, value: &str, what: &str) -> Result<(), AwsError> {
@@ -151,8 +192,15 @@ fn check(table: &[(&str, &str, Check)], key: &str, value: &str, what: &str) -> R
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AttributeIn {
-    key: String,
-    value: Option<String>,
+    pub(super) key: String,
+    pub(super) value: Option<String>,
+}
+
+impl AttributeIn {
+    /// The value, `""` when the request left it out.
+    pub(super) fn value(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
 }
 
 #[derive(Serialize, Clone)]
@@ -168,7 +216,7 @@ pub struct AttributesOut {
     attributes: Vec<AttributeOut>,
 }
 
-fn render(map: &BTreeMap<String, String>) -> AttributesOut {
+pub(super) fn render(map: &BTreeMap<String, String>) -> AttributesOut {
     AttributesOut {
         attributes: map
             .iter()
@@ -229,7 +277,12 @@ pub fn modify_load_balancer(txn: &mut Txn, input: ModifyLbInput) -> Result<Attri
         .get(&input.load_balancer_arn)
         .ok_or_else(lb_not_found)?;
     let mut lb = (**lb).clone();
-    apply(LB_ATTRIBUTES, &mut lb.attributes, input.attributes, "Load balancer")?;
+    apply(
+        lb_table(&lb.kind),
+        &mut lb.attributes,
+        input.attributes,
+        "Load balancer",
+    )?;
     let out = render(&lb.attributes);
     txn.touch(Kind::LoadBalancer, &lb.arn);
     txn.config.load_balancers.insert(lb.arn.clone(), Arc::new(lb));
@@ -238,37 +291,51 @@ pub fn modify_load_balancer(txn: &mut Txn, input: ModifyLbInput) -> Result<Attri
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct TgArnInput {
-    target_group_arn: String,
+pub struct ListenerArnInput {
+    listener_arn: String,
 }
 
-pub fn describe_target_group(txn: &mut Txn, input: TgArnInput) -> Result<AttributesOut, AwsError> {
-    let tg = txn
+pub fn describe_listener(txn: &mut Txn, input: ListenerArnInput) -> Result<AttributesOut, AwsError> {
+    let l = txn
         .config
-        .target_groups
-        .get(&input.target_group_arn)
-        .ok_or_else(tg_not_found)?;
-    Ok(render(&tg.attributes))
+        .listeners
+        .get(&input.listener_arn)
+        .ok_or_else(listener_not_found)?;
+    Ok(render(&listener_attributes(l)))
+}
+
+/// A listener's attributes over its protocol's defaults (listeners stored before
+/// listener attributes existed have none recorded).
+fn listener_attributes(l: &fulmar_model::Listener) -> BTreeMap<String, String> {
+    let mut map = listener_defaults(&l.protocol);
+    map.extend(l.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    map
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ModifyTgInput {
-    target_group_arn: String,
+pub struct ModifyListenerInput {
+    listener_arn: String,
     #[serde(default)]
     attributes: Vec<AttributeIn>,
 }
 
-pub fn modify_target_group(txn: &mut Txn, input: ModifyTgInput) -> Result<AttributesOut, AwsError> {
-    let tg = txn
+pub fn modify_listener(txn: &mut Txn, input: ModifyListenerInput) -> Result<AttributesOut, AwsError> {
+    let l = txn
         .config
-        .target_groups
-        .get(&input.target_group_arn)
-        .ok_or_else(tg_not_found)?;
-    let mut tg = (**tg).clone();
-    apply(TG_ATTRIBUTES, &mut tg.attributes, input.attributes, "Target group")?;
-    let out = render(&tg.attributes);
-    txn.touch(Kind::TargetGroup, &tg.arn);
-    txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
+        .listeners
+        .get(&input.listener_arn)
+        .ok_or_else(listener_not_found)?;
+    let mut l = (**l).clone();
+    l.attributes = listener_attributes(&l);
+    apply(
+        listener_table(&l.protocol),
+        &mut l.attributes,
+        input.attributes,
+        "Listener",
+    )?;
+    let out = render(&l.attributes);
+    txn.touch(Kind::Listener, &l.arn);
+    txn.config.listeners.insert(l.arn.clone(), Arc::new(l));
     Ok(out)
 }

@@ -53,19 +53,46 @@ const MAX_VALUES: usize = 5;
 /// Wildcards per rule, in total.
 const MAX_WILDCARDS: usize = 5;
 
-fn values_of(field: &str, legacy: Option<Vec<String>>, config: Option<ValuesIn>) -> Result<Vec<String>, AwsError> {
-    match (legacy, config) {
-        (Some(v), Some(_)) if !v.is_empty() => Err(AwsError::validation(format!(
-            "You cannot specify both 'Values' and a configuration for condition field '{field}'"
-        ))),
-        (_, Some(c)) => Ok(c.values),
-        (Some(v), None) => Ok(v),
-        (None, None) => Ok(Vec::new()),
+/// The values of a host-header or path-pattern condition, given either as the legacy
+/// `Values` (one value) or as the `*Config` form; true when the legacy form was used.
+fn values_of(
+    field: &str,
+    legacy: Option<Vec<String>>,
+    config: Option<ValuesIn>,
+) -> Result<(Vec<String>, bool), AwsError> {
+    let (values, legacy) = match (legacy, config) {
+        (Some(v), Some(_)) if !v.is_empty() => {
+            return Err(AwsError::validation(format!(
+                "You cannot specify both 'Values' and a configuration for condition field '{field}'"
+            )))
+        }
+        (_, Some(c)) => (c.values, false),
+        (Some(v), None) => (v, true),
+        (None, None) => (Vec::new(), true),
+    };
+    if legacy && values.len() > 1 {
+        return Err(AwsError::validation(format!(
+            "The '{field}' field contains too many values; the limit is '1'"
+        )));
     }
+    if values.is_empty() {
+        return Err(AwsError::validation("A condition value must be specified"));
+    }
+    Ok((values, legacy))
+}
+
+fn too_long(name: &str, value: &str, max: usize) -> Result<(), AwsError> {
+    if value.chars().count() > max {
+        return Err(AwsError::validation(format!(
+            "The '{name}' value is too long; the limit is '{max}'"
+        )));
+    }
+    Ok(())
 }
 
 fn check_chars(field: &str, value: &str, allowed: impl Fn(char) -> bool, max: usize) -> Result<(), AwsError> {
-    if value.is_empty() || value.len() > max || !value.chars().all(allowed) {
+    too_long(field, value, max)?;
+    if value.is_empty() || !value.chars().all(allowed) {
         return Err(AwsError::validation(format!(
             "Condition value '{value}' is not valid for field '{field}'"
         )));
@@ -73,114 +100,128 @@ fn check_chars(field: &str, value: &str, allowed: impl Fn(char) -> bool, max: us
     Ok(())
 }
 
+fn config_missing(config: &str, field: &str) -> AwsError {
+    AwsError::validation(format!("A '{config}' must be specified with '{field}'"))
+}
+
 fn wildcards(s: &str) -> usize {
     s.chars().filter(|c| *c == '*' || *c == '?').count()
 }
 
-/// Parse and check a rule's conditions.
-pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
-    let mut out = Vec::new();
+/// Parse and check a rule's conditions; each comes with whether it used the legacy `Values`.
+pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<(Condition, bool)>, AwsError> {
+    let mut out: Vec<(Condition, bool)> = Vec::new();
     let (mut total, mut wild) = (0usize, 0usize);
     for c in input {
         let field = c
             .field
             .ok_or_else(|| AwsError::validation("A condition field must be specified"))?;
-        let condition = match field.as_str() {
-            "host-header" => {
-                let v = values_of(&field, c.values, c.host_header_config)?;
-                for x in &v {
-                    check_chars(&field, x, |ch| ch.is_ascii_alphanumeric() || "-.*?_".contains(ch), 128)?;
-                }
-                Condition::HostHeader(v)
-            }
-            "path-pattern" => {
-                let v = values_of(&field, c.values, c.path_pattern_config)?;
-                for x in &v {
-                    check_chars(
-                        &field,
-                        x,
-                        |ch| ch.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?;%=,!()[]{}#".contains(ch),
-                        128,
-                    )?;
-                }
-                Condition::PathPattern(v)
-            }
-            "http-header" => {
-                let cfg = c.http_header_config.ok_or_else(|| {
-                    AwsError::validation(
-                        "An HTTP header configuration must be specified for condition field 'http-header'",
-                    )
-                })?;
-                let name = cfg
-                    .http_header_name
-                    .ok_or_else(|| AwsError::validation("An HTTP header name must be specified"))?;
-                if name.is_empty()
-                    || name.len() > 40
-                    || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch))
-                {
-                    return Err(AwsError::validation(format!("HTTP header name '{name}' is not valid")));
-                }
-                if name.eq_ignore_ascii_case("host") {
-                    return Err(AwsError::validation(
-                        "Use a host-header condition to match the Host header",
-                    ));
-                }
-                for x in &cfg.values {
-                    check_chars(&field, x, |ch| !ch.is_control(), 128)?;
-                }
-                Condition::HttpHeader {
-                    name,
-                    values: cfg.values,
-                }
-            }
-            "query-string" => {
-                let cfg = c.query_string_config.ok_or_else(|| {
-                    AwsError::validation(
-                        "A query string configuration must be specified for condition field 'query-string'",
-                    )
-                })?;
-                let mut pairs = Vec::new();
-                for kv in cfg.values {
-                    let value = kv
-                        .value
-                        .ok_or_else(|| AwsError::validation("A query string condition value must be specified"))?;
-                    check_chars(&field, &value, |ch| !ch.is_control(), 128)?;
-                    if let Some(k) = &kv.key {
-                        check_chars(&field, k, |ch| !ch.is_control(), 128)?;
+        let mut legacy = false;
+        let condition =
+            match field.as_str() {
+                "host-header" => {
+                    let (v, l) = values_of(&field, c.values, c.host_header_config)?;
+                    legacy = l;
+                    for x in &v {
+                        check_chars(&field, x, |ch| ch.is_ascii_alphanumeric() || "-.*?_".contains(ch), 128)?;
                     }
-                    pairs.push(QueryStringPair { key: kv.key, value });
+                    Condition::HostHeader(v)
                 }
-                Condition::QueryString(pairs)
-            }
-            "http-request-method" => {
-                let cfg = c.http_request_method_config.ok_or_else(|| AwsError::validation("An HTTP request method configuration must be specified for condition field 'http-request-method'"))?;
-                for x in &cfg.values {
-                    check_chars(&field, x, |ch| ch.is_ascii_uppercase() || ch == '-' || ch == '_', 40)?;
+                "path-pattern" => {
+                    let (v, l) = values_of(&field, c.values, c.path_pattern_config)?;
+                    legacy = l;
+                    for x in &v {
+                        check_chars(
+                            &field,
+                            x,
+                            |ch| ch.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?;%=,!()[]{}#".contains(ch),
+                            128,
+                        )?;
+                    }
+                    Condition::PathPattern(v)
                 }
-                Condition::HttpRequestMethod(cfg.values)
-            }
-            "source-ip" => {
-                let cfg = c.source_ip_config.ok_or_else(|| {
-                    AwsError::validation("A source IP configuration must be specified for condition field 'source-ip'")
-                })?;
-                let mut nets = Vec::new();
-                for x in &cfg.values {
-                    nets.push(
-                        x.parse().map_err(|_| {
+                "http-header" => {
+                    let cfg = c
+                        .http_header_config
+                        .ok_or_else(|| config_missing("HttpHeaderConfig", &field))?;
+                    let name = cfg.http_header_name.ok_or_else(|| {
+                        AwsError::validation("A 'HttpHeaderName' must be specified in 'HttpHeaderConfig'")
+                    })?;
+                    too_long("HttpHeaderName", &name, 40)?;
+                    if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_".contains(ch)) {
+                        return Err(AwsError::validation(format!("HTTP header name '{name}' is not valid")));
+                    }
+                    if name.eq_ignore_ascii_case("host") {
+                        return Err(AwsError::validation(
+                            "Use a host-header condition to match the Host header",
+                        ));
+                    }
+                    if cfg.values.is_empty() {
+                        return Err(AwsError::validation("A condition value must be specified"));
+                    }
+                    for x in &cfg.values {
+                        check_chars(&field, x, |ch| !ch.is_control(), 128)?;
+                    }
+                    Condition::HttpHeader {
+                        name,
+                        values: cfg.values,
+                    }
+                }
+                "query-string" => {
+                    let cfg = c
+                        .query_string_config
+                        .ok_or_else(|| config_missing("QueryStringConfig", &field))?;
+                    if cfg.values.is_empty() {
+                        return Err(AwsError::validation("A condition value must be specified"));
+                    }
+                    let mut pairs = Vec::new();
+                    for kv in cfg.values {
+                        let value = kv.value.ok_or_else(|| {
+                            AwsError::validation("A 'Value' must be specified in 'QueryStringKeyValuePair'")
+                        })?;
+                        check_chars("Value", &value, |ch| !ch.is_control(), 128)?;
+                        if let Some(k) = &kv.key {
+                            check_chars("Key", k, |ch| !ch.is_control(), 128)?;
+                        }
+                        pairs.push(QueryStringPair { key: kv.key, value });
+                    }
+                    Condition::QueryString(pairs)
+                }
+                "http-request-method" => {
+                    let cfg = c
+                        .http_request_method_config
+                        .ok_or_else(|| config_missing("HttpRequestMethodConfig", &field))?;
+                    if cfg.values.is_empty() {
+                        return Err(AwsError::validation("A condition value must be specified"));
+                    }
+                    for x in &cfg.values {
+                        too_long(&field, x, 40)?;
+                        if x.is_empty() || !x.chars().all(|ch| ch.is_ascii_uppercase() || ch == '-' || ch == '_') {
+                            return Err(AwsError::validation(format!(
+                                "The '{field}' value is invalid; the allowed characters are A-Z, hyphen and underscore"
+                            )));
+                        }
+                    }
+                    Condition::HttpRequestMethod(cfg.values)
+                }
+                "source-ip" => {
+                    let cfg = c
+                        .source_ip_config
+                        .ok_or_else(|| config_missing("SourceIpConfig", &field))?;
+                    if cfg.values.is_empty() {
+                        return Err(AwsError::validation(format!("A '{field}' value must be specified")));
+                    }
+                    let mut nets = Vec::new();
+                    for x in &cfg.values {
+                        nets.push(x.parse().map_err(|_| {
                             AwsError::validation(format!("The source IP '{x}' is not a valid CIDR block"))
-                        })?,
-                    );
+                        })?);
+                    }
+                    Condition::SourceIp(nets)
                 }
-                Condition::SourceIp(nets)
-            }
-            other => return Err(AwsError::validation(format!("Condition field '{other}' is not valid"))),
-        };
+                other => return Err(AwsError::validation(format!("Condition field '{other}' is not valid"))),
+            };
         let (n, w) = count(&condition);
-        if n == 0 {
-            return Err(AwsError::validation(format!(
-                "A condition for field '{field}' must have at least one value"
-            )));
-        }
         total += n;
         wild += w;
         let unique = matches!(
@@ -193,13 +234,13 @@ pub fn parse(input: Vec<ConditionIn>) -> Result<Vec<Condition>, AwsError> {
         if unique
             && out
                 .iter()
-                .any(|o| std::mem::discriminant(o) == std::mem::discriminant(&condition))
+                .any(|(o, _)| std::mem::discriminant(o) == std::mem::discriminant(&condition))
         {
             return Err(AwsError::validation(format!(
                 "A rule can only have one '{field}' condition"
             )));
         }
-        out.push(condition);
+        out.push((condition, legacy));
     }
     if total > MAX_VALUES {
         return Err(AwsError::validation(format!(
@@ -277,10 +318,13 @@ struct KeyValueOut {
     value: String,
 }
 
-pub fn render(conditions: &[Condition]) -> Vec<ConditionOut> {
+/// Render conditions; `legacy[i]` true echoes condition i in the legacy `Values` form.
+pub fn render(conditions: &[Condition], legacy: &[bool]) -> Vec<ConditionOut> {
     conditions
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
+            let legacy = legacy.get(i).copied().unwrap_or(false);
             let mut out = ConditionOut {
                 field: "",
                 values: None,
@@ -294,13 +338,19 @@ pub fn render(conditions: &[Condition]) -> Vec<ConditionOut> {
             match c {
                 Condition::HostHeader(v) => {
                     out.field = "host-header";
-                    out.values = Some(v.clone());
-                    out.host_header_config = Some(ValuesOut { values: v.clone() });
+                    if legacy {
+                        out.values = Some(v.clone());
+                    } else {
+                        out.host_header_config = Some(ValuesOut { values: v.clone() });
+                    }
                 }
                 Condition::PathPattern(v) => {
                     out.field = "path-pattern";
-                    out.values = Some(v.clone());
-                    out.path_pattern_config = Some(ValuesOut { values: v.clone() });
+                    if legacy {
+                        out.values = Some(v.clone());
+                    } else {
+                        out.path_pattern_config = Some(ValuesOut { values: v.clone() });
+                    }
                 }
                 Condition::HttpHeader { name, values } => {
                     out.field = "http-header";

@@ -18,7 +18,7 @@ const MAX_LISTENERS: usize = 50;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CertificateIn {
-    certificate_arn: Option<String>,
+    pub(crate) certificate_arn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +32,7 @@ pub struct CreateInput {
     certificates: Vec<CertificateIn>,
     #[serde(default)]
     default_actions: Vec<ActionIn>,
+    alpn_policy: Option<Vec<String>>,
     #[serde(default)]
     tags: Vec<TagIn>,
 }
@@ -49,13 +50,17 @@ pub struct ListenersOut {
 pub struct ListenerOut {
     listener_arn: String,
     load_balancer_arn: String,
-    port: u16,
-    protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     certificates: Vec<CertificateOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ssl_policy: Option<String>,
     default_actions: Vec<ActionOut>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    alpn_policy: Vec<String>,
 }
 
 #[derive(Serialize, Clone)]
@@ -64,54 +69,126 @@ struct CertificateOut {
     certificate_arn: String,
 }
 
+/// Gateway Load Balancer listeners have neither port nor protocol (GENEVE on 6081).
+const GATEWAY_PROTOCOL: &str = "GENEVE";
+
 fn render(l: &Listener) -> ListenerOut {
+    let gateway = l.protocol == GATEWAY_PROTOCOL && l.port == 0;
     ListenerOut {
         listener_arn: l.arn.clone(),
         load_balancer_arn: l.load_balancer_arn.clone(),
-        port: l.port,
-        protocol: l.protocol.clone(),
+        port: (!gateway).then_some(l.port),
+        protocol: (!gateway).then(|| l.protocol.clone()),
+        // Only the default certificate shows here; the others are listed by
+        // DescribeListenerCertificates.
         certificates: l
             .certificates
-            .iter()
+            .first()
             .map(|c| CertificateOut {
                 certificate_arn: c.clone(),
             })
+            .into_iter()
             .collect(),
         ssl_policy: l.ssl_policy.clone(),
         default_actions: actions::render(&l.default_actions),
+        alpn_policy: l.alpn_policy.clone(),
     }
 }
 
-fn check_protocol_port(protocol: &str, port: u32, certificates: &[CertificateIn]) -> Result<(), AwsError> {
+/// Listener protocols per load balancer type, in the order AWS's messages list them.
+fn listener_protocols(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "network" => &["UDP", "TCP", "TLS", "TCP_UDP"],
+        "gateway" => &[],
+        _ => &["HTTP", "HTTPS"],
+    }
+}
+
+const PROTOCOL_ENUM: &[&str] = &[
+    "HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE", "QUIC", "TCP_QUIC",
+];
+
+/// Check a listener's protocol and port against its load balancer's type; gives the
+/// protocol and port to store.
+fn check_protocol_port(kind: &str, protocol: Option<&str>, port: Option<u32>) -> Result<(String, u16), AwsError> {
+    if let Some(p) = protocol {
+        if !PROTOCOL_ENUM.contains(&p) {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{p}' at 'protocol' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                PROTOCOL_ENUM.join(", ")
+            )));
+        }
+    }
+    if kind == "gateway" {
+        if port.is_some() {
+            return Err(AwsError::validation("A port cannot be specified for gateway listeners"));
+        }
+        if protocol.is_some() {
+            return Err(AwsError::validation(
+                "A protocol cannot be specified for gateway listeners",
+            ));
+        }
+        return Ok((GATEWAY_PROTOCOL.to_string(), 0));
+    }
+    let port = port.ok_or_else(|| AwsError::validation("A listener port must be specified"))?;
+    let protocol = protocol.ok_or_else(|| AwsError::validation("A listener protocol must be specified"))?;
+    let allowed = listener_protocols(kind);
+    if !allowed.contains(&protocol) {
+        return Err(AwsError::validation(format!(
+            "Listener protocol '{protocol}' must be one of '{}'",
+            allowed.join(", ")
+        )));
+    }
     if !(1..=65535).contains(&port) {
         return Err(AwsError::validation(format!(
             "Port '{port}' must be between 1 and 65535"
         )));
     }
-    match protocol {
-        "HTTP" => Ok(()),
-        "HTTPS" => {
-            // Certificates come with ACM; until then no certificate ARN can be found.
-            match certificates.iter().find_map(|c| c.certificate_arn.clone()) {
-                None => Err(AwsError::validation(
-                    "A certificate must be specified for HTTPS listeners",
-                )),
-                Some(arn) => Err(AwsError::new(
-                    "CertificateNotFound",
-                    400,
-                    format!("Certificate '{arn}' not found"),
-                )),
-            }
-        }
-        "TCP" | "TLS" | "UDP" | "TCP_UDP" | "GENEVE" | "QUIC" | "TCP_QUIC" => Err(AwsError::new(
-            "IncompatibleProtocols",
-            400,
-            format!("Listener protocol '{protocol}' must be one of 'HTTPS, HTTP'"),
-        )),
-        other => Err(AwsError::validation(format!(
-            "Listener protocol '{other}' is not valid"
-        ))),
+    Ok((protocol.to_string(), port as u16))
+}
+
+/// HTTPS and TLS listeners need exactly one (default) certificate, an ISSUED ACM
+/// certificate of this region (`CertificateNotFound` otherwise); the answer is its ARN.
+fn check_certificates(
+    txn: &mut Txn,
+    protocol: &str,
+    certificates: &[CertificateIn],
+) -> Result<Option<String>, AwsError> {
+    if protocol != "HTTPS" && protocol != "TLS" {
+        return Ok(None);
     }
+    let arns: Vec<&String> = certificates.iter().filter_map(|c| c.certificate_arn.as_ref()).collect();
+    match arns.as_slice() {
+        [arn] => crate::acm::check_usable(txn, arn).map(|()| Some((*arn).clone())),
+        _ => Err(AwsError::new(
+            "InvalidConfigurationRequest",
+            400,
+            format!(
+                "You must provide a list containing exactly one certificate if the listener protocol is {protocol}."
+            ),
+        )),
+    }
+}
+
+const ALPN_POLICIES: &[&str] = &["HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None"];
+
+fn check_alpn(protocol: &str, alpn: Option<Vec<String>>) -> Result<Vec<String>, AwsError> {
+    let Some(alpn) = alpn.filter(|a| !a.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if protocol != "TLS" {
+        return Err(AwsError::validation(
+            "An ALPN policy can only be specified for TLS listeners",
+        ));
+    }
+    if alpn.len() > 1 || !ALPN_POLICIES.contains(&alpn[0].as_str()) {
+        return Err(AwsError::validation(format!(
+            "ALPN policy '{}' is not valid; it must be one of {}",
+            alpn.join(", "),
+            ALPN_POLICIES.join(", ")
+        )));
+    }
+    Ok(alpn)
 }
 
 pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsError> {
@@ -121,12 +198,12 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
         .get(&input.load_balancer_arn)
         .cloned()
         .ok_or_else(lb_not_found)?;
-    let protocol = input.protocol.unwrap_or_else(|| "HTTP".into());
-    let port = input
-        .port
-        .ok_or_else(|| AwsError::validation("A listener port must be specified"))?;
-    check_protocol_port(&protocol, port, &input.certificates)?;
-    let port = port as u16;
+    let (protocol, port) = check_protocol_port(&lb.kind, input.protocol.as_deref(), input.port)?;
+    let default_certificate = check_certificates(txn, &protocol, &input.certificates)?;
+    let alpn_policy = check_alpn(&protocol, input.alpn_policy)?;
+    if let Some(policy) = &input.ssl_policy {
+        super::ssl_policies::check_exists(policy)?;
+    }
     let default_actions = actions::parse(txn, input.default_actions, &protocol)?;
     if let Some(existing) = txn.config.listeners_of(&lb.arn).find(|l| l.port == port) {
         if existing.protocol == protocol && existing.default_actions == default_actions {
@@ -150,16 +227,18 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
     }
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
+    let attributes = super::attributes::listener_defaults(&protocol);
     let listener = Listener {
         arn: txn.child_arn(&lb.arn, ":loadbalancer/", "listener"),
         load_balancer_arn: lb.arn.clone(),
         port,
         protocol,
         default_actions,
-        certificates: Vec::new(),
+        certificates: default_certificate.into_iter().collect(),
         ssl_policy: input.ssl_policy,
-        alpn_policy: Vec::new(),
+        alpn_policy,
         tags,
+        attributes,
     };
     let out = render(&listener);
     txn.touch(Kind::Listener, &listener.arn);
@@ -220,9 +299,9 @@ pub struct ModifyInput {
     port: Option<u32>,
     protocol: Option<String>,
     ssl_policy: Option<String>,
-    #[serde(default)]
-    certificates: Vec<CertificateIn>,
+    certificates: Option<Vec<CertificateIn>>,
     default_actions: Option<Vec<ActionIn>>,
+    alpn_policy: Option<Vec<String>>,
 }
 
 pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsError> {
@@ -232,11 +311,24 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsErro
         .get(&input.listener_arn)
         .cloned()
         .ok_or_else(listener_not_found)?;
+    let kind = txn
+        .config
+        .load_balancers
+        .get(&listener.load_balancer_arn)
+        .map_or_else(|| "application".to_string(), |lb| lb.kind.clone());
     let mut l = (*listener).clone();
-    let protocol = input.protocol.unwrap_or_else(|| l.protocol.clone());
-    let port = input.port.unwrap_or(u32::from(l.port));
-    check_protocol_port(&protocol, port, &input.certificates)?;
-    let port = port as u16;
+    let (protocol, port) = if kind == "gateway" {
+        check_protocol_port(&kind, input.protocol.as_deref(), input.port)?
+    } else {
+        let protocol = input.protocol.unwrap_or_else(|| l.protocol.clone());
+        let port = input.port.unwrap_or(u32::from(l.port));
+        check_protocol_port(&kind, Some(&protocol), Some(port))?
+    };
+    let secure = |p: &str| p == "HTTPS" || p == "TLS";
+    let mut new_default_certificate = None;
+    if secure(&protocol) && (input.certificates.is_some() || !secure(&l.protocol) || l.certificates.is_empty()) {
+        new_default_certificate = check_certificates(txn, &protocol, input.certificates.as_deref().unwrap_or(&[]))?;
+    }
     if port != l.port && txn.config.listeners_of(&l.load_balancer_arn).any(|o| o.port == port) {
         return Err(AwsError::new(
             "DuplicateListener",
@@ -244,10 +336,29 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsErro
             "A listener already exists on this port for this load balancer",
         ));
     }
+    if input.alpn_policy.is_some() {
+        l.alpn_policy = check_alpn(&protocol, input.alpn_policy)?;
+    }
+    if protocol != l.protocol {
+        l.attributes = super::attributes::listener_defaults(&protocol);
+        if !secure(&protocol) {
+            l.certificates.clear();
+            l.ssl_policy = None;
+        }
+    }
     l.port = port;
     l.protocol = protocol;
-    if input.ssl_policy.is_some() {
-        l.ssl_policy = input.ssl_policy;
+    if let Some(arn) = new_default_certificate {
+        // The new default replaces the old one; the other certificates stay.
+        if !l.certificates.is_empty() {
+            l.certificates.remove(0);
+        }
+        l.certificates.retain(|c| *c != arn);
+        l.certificates.insert(0, arn);
+    }
+    if let Some(policy) = input.ssl_policy {
+        super::ssl_policies::check_exists(&policy)?;
+        l.ssl_policy = Some(policy);
     }
     if let Some(actions) = input.default_actions.filter(|a| !a.is_empty()) {
         l.default_actions = actions::parse(txn, actions, &l.protocol)?;

@@ -139,6 +139,40 @@ fn canonical_hosted_zone(region: &str) -> &'static str {
     }
 }
 
+/// The hosted zone of NLB (and GWLB) DNS names per region.
+fn network_hosted_zone(region: &str) -> &'static str {
+    match region {
+        "us-east-2" => "ZLMOA37VPKANP",
+        "us-west-1" => "Z24FKFUX50B4VW",
+        "us-west-2" => "Z18D5FSROUN65G",
+        "ca-central-1" => "Z2EPGBW3API2WT",
+        "eu-west-1" => "Z2IFOLAFXWLO4F",
+        "eu-west-2" => "ZD4D7Y8KGAS4G",
+        "eu-west-3" => "Z1CMS0P5QUZ6D5",
+        "eu-central-1" => "Z3F0SRJ5LGBH90",
+        "eu-north-1" => "Z1UDT6IFJ4EJM",
+        "ap-northeast-1" => "Z31USIVHYNEOWT",
+        "ap-northeast-2" => "ZIBE1TIR4HY56",
+        "ap-southeast-1" => "ZKVM4W9LS7TM",
+        "ap-southeast-2" => "ZCT6FZBF4DROD",
+        "ap-south-1" => "ZVDDRBQ08TROA",
+        "sa-east-1" => "ZTK26PT1VY4CU",
+        _ => "Z26RNL4JYFTOTI",
+    }
+}
+
+const IP_ADDRESS_TYPES: &[&str] = &["ipv4", "dualstack", "dualstack-without-public-ipv4"];
+
+fn check_ip_address_type(value: &str) -> Result<(), AwsError> {
+    if IP_ADDRESS_TYPES.contains(&value) {
+        return Ok(());
+    }
+    Err(AwsError::validation(format!(
+        "1 validation error detected: Value '{value}' at 'ipAddressType' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        IP_ADDRESS_TYPES.join(", ")
+    )))
+}
+
 /// The lowest pool address no load balancer holds.
 fn allocate_address(txn: &Txn) -> Result<Ipv4Addr, AwsError> {
     let taken: BTreeSet<Ipv4Addr> = txn.config.load_balancers.values().map(|lb| lb.address).collect();
@@ -161,32 +195,17 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
         return Err(AwsError::validation("Load balancer name cannot begin with 'internal-'"));
     }
     let kind = input.kind.unwrap_or_else(|| "application".into());
-    match kind.as_str() {
-        "application" => {}
-        "network" | "gateway" => {
-            return Err(AwsError::validation(format!(
-                "Load balancer type '{kind}' is not supported by this Fulmar version"
-            )))
-        }
-        _ => {
-            return Err(AwsError::validation(format!(
-                "Load balancer type '{kind}' is not valid"
-            )))
-        }
+    if !matches!(kind.as_str(), "application" | "network" | "gateway") {
+        return Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [application, network, gateway]"
+        )));
     }
     let scheme = input.scheme.unwrap_or_else(|| "internet-facing".into());
     if scheme != "internet-facing" && scheme != "internal" {
         return Err(AwsError::validation(format!("Scheme '{scheme}' is not valid")));
     }
     let ip_address_type = input.ip_address_type.unwrap_or_else(|| "ipv4".into());
-    if !matches!(
-        ip_address_type.as_str(),
-        "ipv4" | "dualstack" | "dualstack-without-public-ipv4"
-    ) {
-        return Err(AwsError::validation(format!(
-            "IP address type '{ip_address_type}' is not valid"
-        )));
-    }
+    check_ip_address_type(&ip_address_type)?;
     if !input.subnets.is_empty() && !input.subnet_mappings.is_empty() {
         return Err(AwsError::validation(
             "You can specify subnets or subnet mappings, but not both",
@@ -194,14 +213,21 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
     }
     let mut subnet_ids: Vec<String> = input.subnets;
     subnet_ids.extend(input.subnet_mappings.into_iter().map(|m| m.subnet_id));
-    let subnets = resolve_subnets(txn, &subnet_ids)?;
+    let subnets = resolve_subnets(txn, &subnet_ids, &kind)?;
     let vpc_id = subnets[0].1.clone();
     let security_groups = match input.security_groups {
+        Some(groups) if kind == "gateway" && !groups.is_empty() => {
+            return Err(AwsError::validation(
+                "Security groups are not supported for load balancers with type 'gateway'",
+            ))
+        }
         Some(groups) => {
             check_groups(txn, &groups, &vpc_id)?;
             groups
         }
-        None => crate::ec2::default_group_of(txn, &vpc_id).into_iter().collect(),
+        // An ALB without groups gets its VPC's default group; NLBs and GWLBs get none.
+        None if kind == "application" => crate::ec2::default_group_of(txn, &vpc_id).into_iter().collect(),
+        None => Vec::new(),
     };
     let mappings: Vec<SubnetMapping> = subnets.into_iter().map(|(m, _)| m).collect();
 
@@ -244,21 +270,39 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
     let id = ids::hex(16);
-    let prefix = if scheme == "internal" { "internal-" } else { "" };
+    let kind_attr = kind.clone();
+    let (arn_kind, dns_name) = match kind.as_str() {
+        "application" => {
+            let prefix = if scheme == "internal" { "internal-" } else { "" };
+            (
+                "app",
+                format!(
+                    "{prefix}{}-{}.{}.elb.amazonaws.com",
+                    input.name,
+                    ids::digits(10),
+                    txn.region
+                ),
+            )
+        }
+        other => (
+            if other == "network" { "net" } else { "gwy" },
+            format!("{}-{}.elb.{}.amazonaws.com", input.name, ids::hex(16), txn.region),
+        ),
+    };
     let lb = LoadBalancer {
         arn: format!(
-            "{}loadbalancer/app/{}/{}",
+            "{}loadbalancer/{arn_kind}/{}/{}",
             txn.arn_prefix("elasticloadbalancing"),
             input.name,
             id
         ),
-        dns_name: format!(
-            "{prefix}{}-{}.{}.elb.amazonaws.com",
-            input.name,
-            ids::digits(10),
-            txn.region
-        ),
-        canonical_hosted_zone_id: canonical_hosted_zone(&txn.region).to_string(),
+        dns_name,
+        canonical_hosted_zone_id: if kind == "application" {
+            canonical_hosted_zone(&txn.region)
+        } else {
+            network_hosted_zone(&txn.region)
+        }
+        .to_string(),
         created_ms: ids::now_ms(),
         name: input.name,
         scheme,
@@ -269,7 +313,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
         security_groups,
         ip_address_type,
         address: allocate_address(txn)?,
-        attributes: load_balancer_defaults(),
+        attributes: load_balancer_defaults(&kind_attr),
         tags,
     };
     let mut out = render(&lb);
@@ -285,8 +329,9 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<LoadBalancersOut, Aws
     })
 }
 
-/// Subnets by id with their VPC; ALBs need two Availability Zones, one subnet each, one VPC.
-fn resolve_subnets(txn: &Txn, ids: &[String]) -> Result<Vec<(SubnetMapping, String)>, AwsError> {
+/// Subnets by id with their VPC: one subnet per Availability Zone, one VPC; ALBs need
+/// two Availability Zones, NLBs and GWLBs one.
+fn resolve_subnets(txn: &Txn, ids: &[String], kind: &str) -> Result<Vec<(SubnetMapping, String)>, AwsError> {
     let mut out = Vec::new();
     for id in ids {
         let subnet = txn
@@ -323,10 +368,13 @@ fn resolve_subnets(txn: &Txn, ids: &[String]) -> Result<Vec<(SubnetMapping, Stri
             subnet.vpc_id.clone(),
         ));
     }
-    if out.len() < 2 {
+    if kind == "application" && out.len() < 2 {
         return Err(AwsError::validation(
             "At least two subnets in two different Availability Zones must be specified",
         ));
+    }
+    if out.is_empty() {
+        return Err(AwsError::validation("At least one subnet must be specified"));
     }
     Ok(out)
 }
@@ -464,6 +512,11 @@ pub fn set_security_groups(txn: &mut Txn, input: SetSecurityGroupsInput) -> Resu
         .get(&input.load_balancer_arn)
         .cloned()
         .ok_or_else(lb_not_found)?;
+    if lb.kind == "gateway" {
+        return Err(AwsError::validation(
+            "Security groups are not supported for load balancers with type 'gateway'",
+        ));
+    }
     check_groups(txn, &input.security_groups, &lb.vpc_id)?;
     let mut lb = (*lb).clone();
     lb.security_groups = input.security_groups.clone();
@@ -516,4 +569,127 @@ pub fn account_limits(_txn: &mut Txn, input: AccountLimitsInput) -> Result<Accou
     .collect();
     let (limits, next_marker) = page(limits, input.marker.as_deref(), input.page_size)?;
     Ok(AccountLimitsOut { limits, next_marker })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetSubnetsInput {
+    load_balancer_arn: String,
+    #[serde(default)]
+    subnets: Vec<String>,
+    #[serde(default)]
+    subnet_mappings: Vec<SubnetMappingIn>,
+    ip_address_type: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetSubnetsOut {
+    availability_zones: Vec<AvailabilityZoneOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_address_type: Option<String>,
+}
+
+pub fn set_subnets(txn: &mut Txn, input: SetSubnetsInput) -> Result<SetSubnetsOut, AwsError> {
+    let lb = txn
+        .config
+        .load_balancers
+        .get(&input.load_balancer_arn)
+        .cloned()
+        .ok_or_else(lb_not_found)?;
+    if !input.subnets.is_empty() && !input.subnet_mappings.is_empty() {
+        return Err(AwsError::validation(
+            "You can specify subnets or subnet mappings, but not both",
+        ));
+    }
+    if let Some(t) = &input.ip_address_type {
+        check_ip_address_type(t)?;
+    }
+    let mut subnet_ids: Vec<String> = input.subnets;
+    subnet_ids.extend(input.subnet_mappings.into_iter().map(|m| m.subnet_id));
+    let subnets = resolve_subnets(txn, &subnet_ids, &lb.kind)?;
+    if subnets.iter().any(|(_, vpc)| *vpc != lb.vpc_id) {
+        return Err(AwsError::new(
+            "InvalidSubnet",
+            400,
+            format!("The subnets must belong to the load balancer's VPC '{}'", lb.vpc_id),
+        ));
+    }
+    let mut lb = (*lb).clone();
+    lb.subnets = subnets.into_iter().map(|(m, _)| m).collect();
+    if let Some(t) = input.ip_address_type.clone() {
+        lb.ip_address_type = t;
+    }
+    let out = render(&lb);
+    txn.touch(Kind::LoadBalancer, &lb.arn);
+    txn.config.load_balancers.insert(lb.arn.clone(), Arc::new(lb));
+    Ok(SetSubnetsOut {
+        availability_zones: out.availability_zones,
+        ip_address_type: input.ip_address_type,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetIpAddressTypeInput {
+    load_balancer_arn: String,
+    ip_address_type: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetIpAddressTypeOut {
+    ip_address_type: String,
+}
+
+pub fn set_ip_address_type(txn: &mut Txn, input: SetIpAddressTypeInput) -> Result<SetIpAddressTypeOut, AwsError> {
+    check_ip_address_type(&input.ip_address_type)?;
+    let lb = txn
+        .config
+        .load_balancers
+        .get(&input.load_balancer_arn)
+        .cloned()
+        .ok_or_else(lb_not_found)?;
+    if input.ip_address_type == "dualstack-without-public-ipv4" && lb.kind != "application" {
+        return Err(AwsError::validation(
+            "IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers",
+        ));
+    }
+    let mut lb = (*lb).clone();
+    lb.ip_address_type = input.ip_address_type.clone();
+    txn.touch(Kind::LoadBalancer, &lb.arn);
+    txn.config.load_balancers.insert(lb.arn.clone(), Arc::new(lb));
+    Ok(SetIpAddressTypeOut {
+        ip_address_type: input.ip_address_type,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CapacityInput {
+    load_balancer_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CapacityOut {
+    /// Empty: no load balancer capacity unit reservation is ever set.
+    capacity_reservation_state: Vec<CapacityStateOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CapacityStateOut {
+    availability_zone: String,
+}
+
+pub fn describe_capacity_reservation(txn: &mut Txn, input: CapacityInput) -> Result<CapacityOut, AwsError> {
+    txn.config
+        .load_balancers
+        .get(&input.load_balancer_arn)
+        .filter(|lb| txn.owns_arn(&lb.arn))
+        .ok_or_else(lb_not_found)?;
+    Ok(CapacityOut {
+        capacity_reservation_state: Vec::new(),
+    })
 }

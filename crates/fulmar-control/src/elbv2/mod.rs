@@ -4,12 +4,15 @@
 
 mod actions;
 mod attributes;
+mod certificates;
 mod conditions;
 mod listeners;
 mod load_balancers;
 mod names;
 mod rules;
+mod ssl_policies;
 mod tags;
+mod target_group_attributes;
 mod target_groups;
 mod targets;
 
@@ -44,8 +47,8 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
         "DescribeTargetGroups" => op!(target_groups::describe),
         "ModifyTargetGroup" => op!(target_groups::modify),
         "DeleteTargetGroup" => op!(target_groups::delete),
-        "DescribeTargetGroupAttributes" => op!(attributes::describe_target_group),
-        "ModifyTargetGroupAttributes" => op!(attributes::modify_target_group),
+        "DescribeTargetGroupAttributes" => op!(target_group_attributes::describe),
+        "ModifyTargetGroupAttributes" => op!(target_group_attributes::modify),
         "RegisterTargets" => op!(targets::register),
         "DeregisterTargets" => op!(targets::deregister),
         "DescribeTargetHealth" => op!(targets::describe_health),
@@ -62,6 +65,15 @@ pub fn dispatch(txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<S
         "RemoveTags" => op!(tags::remove),
         "DescribeTags" => op!(tags::describe),
         "DescribeAccountLimits" => op!(load_balancers::account_limits),
+        "SetSubnets" => op!(load_balancers::set_subnets),
+        "SetIpAddressType" => op!(load_balancers::set_ip_address_type),
+        "DescribeCapacityReservation" => op!(load_balancers::describe_capacity_reservation),
+        "DescribeSSLPolicies" => op!(ssl_policies::describe),
+        "AddListenerCertificates" => op!(certificates::add),
+        "RemoveListenerCertificates" => op!(certificates::remove),
+        "DescribeListenerCertificates" => op!(certificates::describe),
+        "DescribeListenerAttributes" => op!(attributes::describe_listener),
+        "ModifyListenerAttributes" => op!(attributes::modify_listener),
         other => Err(AwsError::new(
             "InvalidAction",
             400,

@@ -41,7 +41,7 @@ fn render(r: &Rule) -> RuleOut {
     RuleOut {
         rule_arn: r.arn.clone(),
         priority: r.priority.to_string(),
-        conditions: conditions::render(&r.conditions),
+        conditions: conditions::render(&r.conditions, &r.legacy_values),
         actions: actions::render(&r.actions),
         is_default: false,
     }
@@ -80,8 +80,8 @@ fn check_priority(p: u32) -> Result<(), AwsError> {
     }
 }
 
-fn priority_in_use(p: u32) -> AwsError {
-    AwsError::new("PriorityInUse", 400, format!("Priority '{p}' is currently in use"))
+fn priority_in_use() -> AwsError {
+    AwsError::new("PriorityInUse", 400, "The specified priority is in use.")
 }
 
 #[derive(Deserialize)]
@@ -105,13 +105,14 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
         .cloned()
         .ok_or_else(listener_not_found)?;
     check_priority(input.priority)?;
-    let conditions = conditions::parse(input.conditions)?;
+    let (conditions, legacy_values): (Vec<_>, Vec<_>) = conditions::parse(input.conditions)?.into_iter().unzip();
+    // botocore sends an empty list as `Conditions=`; AWS requires at least one condition.
     if conditions.is_empty() {
         return Err(AwsError::validation("A rule must have at least one condition"));
     }
     let actions = actions::parse(txn, input.actions, &listener.protocol)?;
     if txn.config.rules_of(&listener.arn).any(|r| r.priority == input.priority) {
-        return Err(priority_in_use(input.priority));
+        return Err(priority_in_use());
     }
     let lb_rules = txn
         .config
@@ -134,6 +135,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
         conditions,
         actions,
         tags,
+        legacy_values,
     };
     let out = render(&rule);
     txn.touch(Kind::Rule, &rule.arn);
@@ -241,7 +243,7 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
         .unwrap_or_else(|| "HTTP".into());
     let mut r = (*rule).clone();
     if let Some(c) = input.conditions.filter(|c| !c.is_empty()) {
-        r.conditions = conditions::parse(c)?;
+        (r.conditions, r.legacy_values) = conditions::parse(c)?.into_iter().unzip();
     }
     if let Some(a) = input.actions.filter(|a| !a.is_empty()) {
         r.actions = actions::parse(txn, a, &protocol)?;
@@ -315,7 +317,7 @@ pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesO
             o.arn != r.arn && o_priority == r.priority
         });
         if clash {
-            return Err(priority_in_use(r.priority));
+            return Err(priority_in_use());
         }
     }
     let out: Vec<RuleOut> = changed.iter().map(render).collect();

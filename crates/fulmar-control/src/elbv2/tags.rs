@@ -8,7 +8,7 @@ use fulmar_aws::AwsError;
 use fulmar_model::{Kind, Tag};
 
 use super::load_balancers::Empty;
-use super::{lb_not_found, listener_not_found, rule_not_found, tg_not_found};
+use super::{lb_not_found, tg_not_found};
 use crate::shapes::{merge_tags, tags_out, TagIn, TagOut};
 use crate::Txn;
 
@@ -29,12 +29,12 @@ fn tags_of(txn: &Txn, arn: &str) -> Result<(Kind, Vec<Tag>), AwsError> {
         c.rules
             .get(arn)
             .map(|x| (Kind::Rule, x.tags.clone()))
-            .ok_or_else(rule_not_found)
+            .ok_or_else(|| AwsError::new("RuleNotFound", 400, "The specified rule does not exist."))
     } else if arn.contains(":listener/") {
         c.listeners
             .get(arn)
             .map(|x| (Kind::Listener, x.tags.clone()))
-            .ok_or_else(listener_not_found)
+            .ok_or_else(|| AwsError::new("ListenerNotFound", 400, "The specified listener does not exist."))
     } else {
         Err(AwsError::validation(format!(
             "The ARN '{arn}' is not a valid resource ARN"

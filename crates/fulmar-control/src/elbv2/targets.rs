@@ -96,15 +96,61 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
         let target = target_of(&tg, t)?;
         match tg.target_type.as_str() {
             "ip" => {
-                if target.id.parse::<IpAddr>().is_err() {
+                let v6 = tg.ip_address_type == "ipv6";
+                let ok = match target.id.parse::<IpAddr>() {
+                    Ok(IpAddr::V4(_)) => !v6,
+                    Ok(IpAddr::V6(_)) => v6,
+                    Err(_) => false,
+                };
+                if !ok {
                     return Err(AwsError::new(
                         "InvalidTarget",
                         400,
-                        format!("The IP address '{}' is not a valid IPv4 address", target.id),
+                        format!(
+                            "The IP address '{}' is not a valid {} address",
+                            target.id,
+                            if v6 { "IPv6" } else { "IPv4" }
+                        ),
                     ));
                 }
             }
             "instance" => check_instance(txn, &tg, &target.id)?,
+            "alb" => {
+                // An Application Load Balancer in the target group's VPC, one per group.
+                let lb = txn
+                    .config
+                    .load_balancers
+                    .get(&target.id)
+                    .filter(|lb| txn.owns_arn(&lb.arn) && lb.kind == "application");
+                let Some(lb) = lb else {
+                    return Err(AwsError::new(
+                        "InvalidTarget",
+                        400,
+                        format!(
+                            "The following targets are not valid Application Load Balancers: '{}'",
+                            target.id
+                        ),
+                    ));
+                };
+                if tg.vpc_id.as_deref().is_some_and(|v| v != lb.vpc_id) {
+                    return Err(AwsError::new(
+                        "InvalidTarget",
+                        400,
+                        format!(
+                            "The following targets are not in the target group VPC '{}': '{}'",
+                            tg.vpc_id.as_deref().unwrap_or_default(),
+                            target.id
+                        ),
+                    ));
+                }
+                if tg.targets.iter().any(|t| t.id != target.id) {
+                    return Err(AwsError::new(
+                        "TooManyTargets",
+                        400,
+                        "A target group with target type 'alb' can have only one registered target",
+                    ));
+                }
+            }
             other => {
                 return Err(AwsError::new(
                     "InvalidTarget",

@@ -57,7 +57,7 @@ struct ConfigOut {
     search_string: Option<String>,
     request_interval: Option<u32>,
     failure_threshold: Option<u32>,
-    measure_latency: bool,
+    measure_latency: Option<bool>,
     inverted: bool,
     disabled: bool,
     health_threshold: Option<u32>,
@@ -92,7 +92,8 @@ fn out(h: &HealthCheck) -> HealthCheckOut {
             search_string: c.search_string.clone(),
             request_interval: (!calculated).then_some(c.request_interval),
             failure_threshold: (!calculated).then_some(c.failure_threshold),
-            measure_latency: c.measure_latency,
+            // Latency is measured by endpoint checks only.
+            measure_latency: (!calculated).then_some(c.measure_latency),
             inverted: c.inverted,
             disabled: c.disabled,
             health_threshold: c.health_threshold,

@@ -9,8 +9,10 @@
 
 mod changes;
 mod cidr;
+mod delegation;
 mod health_checks;
 mod names;
+mod query_logging;
 mod records;
 mod rrset;
 mod tags;
@@ -171,6 +173,28 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     route("POST", "/2013-04-01/tags/{ResourceType}", "ListTagsForResources"),
     route("GET", "/2013-04-01/accountlimit/{Type}", "GetAccountLimit"),
+    route("GET", "/2013-04-01/hostedzone/{Id}/dnssec", "GetDNSSEC"),
+    created("/2013-04-01/delegationset", "CreateReusableDelegationSet"),
+    route("GET", "/2013-04-01/delegationset", "ListReusableDelegationSets"),
+    route("GET", "/2013-04-01/delegationset/{Id}", "GetReusableDelegationSet"),
+    route(
+        "DELETE",
+        "/2013-04-01/delegationset/{Id}",
+        "DeleteReusableDelegationSet",
+    ),
+    route(
+        "GET",
+        "/2013-04-01/reusabledelegationsetlimit/{Id}/{Type}",
+        "GetReusableDelegationSetLimit",
+    ),
+    created("/2013-04-01/queryloggingconfig", "CreateQueryLoggingConfig"),
+    route("GET", "/2013-04-01/queryloggingconfig", "ListQueryLoggingConfigs"),
+    route("GET", "/2013-04-01/queryloggingconfig/{Id}", "GetQueryLoggingConfig"),
+    route(
+        "DELETE",
+        "/2013-04-01/queryloggingconfig/{Id}",
+        "DeleteQueryLoggingConfig",
+    ),
 ];
 
 /// The public endpoint Route 53 names in `Location` headers.
@@ -244,6 +268,16 @@ pub(crate) fn dispatch(txn: &mut Txn, req: &RestRequest, request_id: &str, views
         "ListTagsForResource" => op!(tags::list),
         "ListTagsForResources" => op!(tags::list_many),
         "GetAccountLimit" => op!(zones::account_limit),
+        "GetDNSSEC" => op!(zones::dnssec),
+        "CreateReusableDelegationSet" => located!(delegation::create),
+        "ListReusableDelegationSets" => op!(delegation::list),
+        "GetReusableDelegationSet" => op!(delegation::get),
+        "DeleteReusableDelegationSet" => op!(delegation::delete),
+        "GetReusableDelegationSetLimit" => op!(delegation::limit),
+        "CreateQueryLoggingConfig" => located!(query_logging::create),
+        "ListQueryLoggingConfigs" => op!(query_logging::list),
+        "GetQueryLoggingConfig" => op!(query_logging::get),
+        "DeleteQueryLoggingConfig" => op!(query_logging::delete),
         other => Err(AwsError::new(
             "InvalidAction",
             400,
@@ -286,7 +320,7 @@ pub(crate) fn no_such_health_check(id: &str) -> AwsError {
     AwsError::new(
         "NoSuchHealthCheck",
         404,
-        format!("No health check exists with the specified ID {id}"),
+        format!("A health check with id {id} does not exist."),
     )
 }
 

@@ -39,6 +39,70 @@ pub(crate) fn domain(raw: &str) -> Result<String, AwsError> {
     normalize(raw).ok_or_else(|| AwsError::new("InvalidDomainName", 400, format!("{raw} is not a valid domain name.")))
 }
 
+/// The first unescaped character Route 53 rejects outright in a name (space, tab or
+/// another control character).
+pub(crate) fn unsupported_char(raw: &str) -> Option<char> {
+    let mut escaped = false;
+    for c in raw.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == ' ' || c.is_control() {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// Route 53's message for a name with an unsupported character.
+pub(crate) fn unsupported_message(c: char) -> String {
+    format!("FATAL problem: UnsupportedCharacter (Value contains unsupported characters) encountered with '{c}'")
+}
+
+/// The position a ListResourceRecordSets StartRecordName names. Route 53 takes any
+/// escaped (`\X`, `\ddd`) or non-ASCII character here; an unescaped space or control
+/// character is `InvalidInput`.
+pub(crate) fn start_name(raw: &str) -> Result<String, AwsError> {
+    if let Some(c) = unsupported_char(raw) {
+        return Err(super::invalid(unsupported_message(c)));
+    }
+    if let Some(n) = normalize(raw) {
+        return Ok(n);
+    }
+    let mut out = String::with_capacity(raw.len() + 1);
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let digits: String = chars.clone().take(3).collect();
+            match u8::from_str_radix(&digits, 8) {
+                Ok(code) if digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    out.push((code as char).to_ascii_lowercase());
+                    chars.nth(2);
+                }
+                _ => {
+                    if let Some(next) = chars.next() {
+                        out.extend(next.to_lowercase());
+                    }
+                }
+            }
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    if out == "." || out.len() > 1024 {
+        return Err(AwsError::new(
+            "InvalidDomainName",
+            400,
+            format!("{raw} is not a valid domain name."),
+        ));
+    }
+    Ok(out)
+}
+
 /// The name as Route 53 lists it, with octal escapes.
 pub(crate) fn display(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -78,6 +142,18 @@ mod tests {
         assert!(in_zone("a.example.com.", "example.com."));
         assert!(in_zone("example.com.", "example.com."));
         assert!(!in_zone("badexample.com.", "example.com."));
+    }
+
+    #[test]
+    fn start_names_take_escapes_and_reject_spaces() {
+        assert_eq!(start_name("I\\td.E.com").as_deref().ok(), Some("itd.e.com."));
+        assert_eq!(start_name("i\\052d.e.com.").as_deref().ok(), Some("i*d.e.com."));
+        assert_eq!(start_name("i国d.e.com.").as_deref().ok(), Some("i国d.e.com."));
+        let err = start_name("i d.e.com.").unwrap_err();
+        assert_eq!(err.code, "InvalidInput");
+        assert!(err.message.ends_with("encountered with ' '"), "{}", err.message);
+        assert_eq!(unsupported_char("a\\ b\tc"), Some('\t'));
+        assert_eq!(unsupported_char("a\\ b"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! and ListResourceRecordSets (Route 53's order and paging).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::mem::discriminant;
 use std::sync::Arc;
 
@@ -10,27 +10,40 @@ use serde::{Deserialize, Serialize};
 
 use fulmar_aws::AwsError;
 use fulmar_model::route53::{HostedZone, RecordSet, RoutingPolicy};
-use fulmar_model::Kind;
+use fulmar_model::{Kind, ResourceMap};
 
 use super::changes::{self, ChangeInfo};
 use super::rrset::{self, RecordSetIn, RecordSetOut};
 use super::{bare_zone_id, invalid, max_items, names, no_such_health_check, no_such_zone};
 use crate::Txn;
 
-#[derive(Deserialize)]
 enum Action {
-    #[serde(rename = "CREATE")]
     Create,
-    #[serde(rename = "DELETE")]
     Delete,
-    #[serde(rename = "UPSERT")]
     Upsert,
 }
+
+impl Action {
+    /// An action as the request spells it; anything else fails Route 53's XML schema.
+    fn parse(raw: &str) -> Result<Action, AwsError> {
+        match raw {
+            "CREATE" => Ok(Action::Create),
+            "DELETE" => Ok(Action::Delete),
+            "UPSERT" => Ok(Action::Upsert),
+            other => Err(invalid(format!(
+                "Invalid XML ; cvc-enumeration-valid: Value '{other}' is not facet-valid with respect to enumeration '[CREATE, DELETE, UPSERT]'. It must be a value from the enumeration."
+            ))),
+        }
+    }
+}
+
+/// The most resource records one change batch may carry (UPSERTs count twice).
+const MAX_BATCH_RECORDS: usize = 1000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ChangeIn {
-    action: Action,
+    action: String,
     resource_record_set: RecordSetIn,
 }
 
@@ -65,6 +78,16 @@ pub(crate) fn zone_records(txn: &Txn, zone_id: &str) -> BTreeMap<String, RecordS
         .collect()
 }
 
+/// How many record sets a zone holds, counted without copying them.
+pub(crate) fn zone_record_count(txn: &Txn, zone_id: &str) -> usize {
+    let prefix = format!("{zone_id}/");
+    txn.config
+        .record_sets
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .count()
+}
+
 /// `[name='x.example.com.', type='A', set-identifier='id']` as Route 53's messages name a record set.
 fn describe(r: &RecordSet) -> String {
     match &r.set_identifier {
@@ -96,26 +119,44 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
             "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1",
         ));
     }
+    let actions = changes
+        .iter()
+        .map(|c| Action::parse(&c.action))
+        .collect::<Result<Vec<Action>, AwsError>>()?;
     let mut built = Vec::with_capacity(changes.len());
-    for (i, c) in changes.iter().enumerate() {
-        let action = match c.action {
+    let mut batch_records = 0;
+    for (i, (c, act)) in changes.iter().zip(&actions).enumerate() {
+        let action = match act {
             Action::Create => "CREATE",
             Action::Delete => "DELETE",
             Action::Upsert => "UPSERT",
         };
         let record = rrset::build(&zone_id, action, i + 1, &c.resource_record_set)?;
+        let weight = if matches!(act, Action::Upsert) { 2 } else { 1 };
+        batch_records += weight * record.records.len().max(1);
+        if batch_records > MAX_BATCH_RECORDS {
+            return Err(AwsError::new(
+                "InvalidChangeBatch",
+                400,
+                format!("Number of records limit of {MAX_BATCH_RECORDS} exceeded."),
+            ));
+        }
         if let Some(hc) = &record.health_check_id {
             if !txn.config.health_checks.contains_key(hc) {
                 return Err(no_such_health_check(hc));
             }
         }
-        built.push((&c.action, record));
+        built.push((act, record));
     }
-    let original = zone_records(txn, &zone_id);
-    let mut working = original.clone();
+    // Changes apply in order straight to the transaction's record sets (a persistent map:
+    // no copy of the zone), each checked against the state the earlier ones left. The
+    // value each key had before the batch is kept, so that only keys whose value
+    // differs at the end are written. On any error the whole Txn is discarded by the
+    // caller, so nothing of the batch applies.
+    let mut before: HashMap<String, Option<Arc<RecordSet>>> = HashMap::new();
     let mut errors = Vec::new();
     for (action, record) in built {
-        if let Err(message) = apply(txn, &zone, &mut working, action, record) {
+        if let Err(message) = apply(txn, &zone, &mut before, action, record) {
             errors.push(message);
         }
     }
@@ -126,29 +167,25 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
             format!("[{}]", errors.join(", ")),
         ));
     }
-    for key in original.keys().chain(working.keys()) {
-        let (before, after) = (original.get(key), working.get(key));
-        if before == after {
-            continue;
+    for (key, was) in before {
+        if was.as_deref() != txn.config.record_sets.get(&key).map(|r| &**r) {
+            txn.touch(Kind::RecordSet, &key);
         }
-        match after {
-            Some(r) => txn.config.record_sets.insert(key.clone(), Arc::new(r.clone())),
-            None => txn.config.record_sets.remove(key),
-        };
-        txn.touch(Kind::RecordSet, key);
     }
     let change_info = changes::record(txn, input.change_batch.comment);
     Ok(ChangeOutput { change_info })
 }
 
-/// Apply one change to the zone's working set, or say why it cannot be.
+/// Apply one change to the transaction's record sets, or say why it cannot be. The
+/// first value a key had in this batch is kept in `before`.
 fn apply(
-    txn: &Txn,
+    txn: &mut Txn,
     zone: &HostedZone,
-    working: &mut BTreeMap<String, RecordSet>,
+    before: &mut HashMap<String, Option<Arc<RecordSet>>>,
     action: &Action,
     record: RecordSet,
 ) -> Result<(), String> {
+    let working = &txn.config.record_sets;
     if !names::in_zone(&record.name, &zone.name) {
         return Err(format!(
             "RRSet with DNS name {} is not permitted in zone {}",
@@ -166,7 +203,7 @@ fn apply(
                     describe(&record)
                 ));
             };
-            if sorted(existing.clone()) != sorted(record.clone()) {
+            if sorted((**existing).clone()) != sorted(record.clone()) {
                 return Err(format!(
                     "Tried to delete resource record set {} but the values provided do not match the current values",
                     describe(&record)
@@ -178,7 +215,8 @@ fn apply(
             if apex && record.rtype == "NS" {
                 return Err("A HostedZone must contain at least one NS record for the zone itself.".to_string());
             }
-            working.remove(&key);
+            let was = txn.config.record_sets.remove(&key);
+            before.entry(key).or_insert(was);
             return Ok(());
         }
         Action::Create if working.contains_key(&key) => {
@@ -231,17 +269,18 @@ fn apply(
         }
     }
     if record.alias.is_some() {
-        check_alias(txn, zone, working, &record)?;
+        check_alias(txn, zone, &record)?;
     }
-    working.insert(key, record);
+    let was = txn.config.record_sets.insert(key.clone(), Arc::new(record));
+    before.entry(key).or_insert(was);
     Ok(())
 }
 
-/// The record sets of `working` named `name`: a range of the map, since keys start
+/// The record sets of zone `zone_id` named `name`: a range of the map, since keys start
 /// `<zone>/<name>/`, never a scan of the whole zone (a batch of 1,000 changes would
 /// otherwise cost 1,000 passes over a zone that may hold a million record sets).
 fn named<'a>(
-    working: &'a BTreeMap<String, RecordSet>,
+    working: &'a ResourceMap<RecordSet>,
     zone_id: &str,
     name: &'a str,
 ) -> impl Iterator<Item = &'a RecordSet> + 'a {
@@ -249,18 +288,13 @@ fn named<'a>(
     working
         .range(prefix.clone()..)
         .take_while(move |(k, _)| k.starts_with(&prefix))
-        .map(|(_, r)| r)
+        .map(|(_, r)| &**r)
         .filter(move |r| r.name == name)
 }
 
 /// An alias must name something that exists: a record set of a hosted zone here,
 /// or a Fulmar load balancer under its canonical hosted zone.
-fn check_alias(
-    txn: &Txn,
-    zone: &HostedZone,
-    working: &BTreeMap<String, RecordSet>,
-    record: &RecordSet,
-) -> Result<(), String> {
+fn check_alias(txn: &Txn, zone: &HostedZone, record: &RecordSet) -> Result<(), String> {
     let Some(alias) = &record.alias else {
         return Ok(());
     };
@@ -296,11 +330,7 @@ fn check_alias(
             return Err(format!("Alias target {} cannot point to itself", describe(record)));
         }
         let exists = |r: &RecordSet| r.name == alias.dns_name && r.rtype == record.rtype;
-        let found = if target_zone.id == zone.id {
-            named(working, &zone.id, &alias.dns_name).any(exists)
-        } else {
-            super::records::zone_records(txn, &target_zone.id).values().any(exists)
-        };
+        let found = named(&txn.config.record_sets, &target_zone.id, &alias.dns_name).any(exists);
         return if found { Ok(()) } else { Err(not_found()) };
     }
     let wanted = alias.dns_name.trim_end_matches('.');
@@ -358,9 +388,7 @@ pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
     }
     let max = max_items(input.max_items.as_deref(), 300, 300)?;
     if input.start_type.is_some() && input.start_name.is_none() {
-        return Err(invalid(
-            "The input is not valid: StartRecordType requires StartRecordName",
-        ));
+        return Err(invalid("The input is not valid"));
     }
     if input.start_identifier.is_some() && input.start_type.is_none() {
         return Err(invalid(
@@ -368,7 +396,7 @@ pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
         ));
     }
     let start_name = match &input.start_name {
-        Some(n) => Some(names::domain(n)?),
+        Some(n) => Some(names::start_name(n)?),
         None => None,
     };
     let mut records: Vec<RecordSet> = zone_records(txn, &zone_id).into_values().collect();

@@ -159,6 +159,9 @@ const TYPES: &[&str] = &[
 /// `index` is the 1-based position of its change, for constraint messages.
 pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) -> Result<RecordSet, AwsError> {
     let at = |member: &str| format!("changeBatch.changes.{index}.member.resourceRecordSet.{member}");
+    if let Some(c) = names::unsupported_char(&r.name) {
+        return Err(AwsError::new("InvalidChangeBatch", 400, names::unsupported_message(c)));
+    }
     let name = names::normalize(&r.name).ok_or_else(|| {
         AwsError::new(
             "InvalidChangeBatch",
@@ -174,7 +177,7 @@ pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) 
             TYPES.join(", ")
         )));
     }
-    let what = change_ref(action, r, &name);
+    let what = change_ref(action, r, &r.name);
     if let Some(w) = r.weight {
         if !(0..=255).contains(&w) {
             let bound = if w < 0 {

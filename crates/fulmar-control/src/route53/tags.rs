@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use fulmar_aws::AwsError;
 use fulmar_model::{Kind, Tag};
 
-use super::{bare_zone_id, invalid, no_such_health_check, no_such_zone, Empty};
+use super::{invalid, no_such_health_check, no_such_zone, Empty};
 use crate::Txn;
 
 #[derive(Deserialize)]
@@ -74,11 +74,15 @@ fn set_out(resource_type: &str, id: &str, tags: &[Tag]) -> TagSetOut {
     }
 }
 
-fn resource_id(kind: Kind, raw: &str) -> &str {
-    match kind {
-        Kind::HostedZone => bare_zone_id(raw),
-        _ => raw,
+/// The id of the tagged resource, exactly as given: a hosted zone's bare id (Route 53
+/// does not strip `/hostedzone/` here), at most 32 characters; a health check's UUID.
+fn resource_id(kind: Kind, raw: &str) -> Result<&str, AwsError> {
+    if kind == Kind::HostedZone && raw.chars().count() > 32 {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{raw}' at 'resourceId' failed to satisfy constraint: Member must have length less than or equal to 32"
+        )));
     }
+    Ok(raw)
 }
 
 #[derive(Deserialize)]
@@ -92,7 +96,7 @@ pub struct ChangeInput {
 
 pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<Empty, AwsError> {
     let kind = kind(&input.resource_type)?;
-    let id = resource_id(kind, &input.resource_id).to_string();
+    let id = resource_id(kind, &input.resource_id)?.to_string();
     let mut tags = tags_of(txn, kind, &id)?;
     let add = input.add_tags.unwrap_or_default();
     let remove = input.remove_tag_keys.unwrap_or_default();
@@ -148,7 +152,7 @@ pub struct ListOutput {
 
 pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
     let kind = kind(&input.resource_type)?;
-    let id = resource_id(kind, &input.resource_id);
+    let id = resource_id(kind, &input.resource_id)?;
     let tags = tags_of(txn, kind, id)?;
     Ok(ListOutput {
         resource_tag_set: set_out(&input.resource_type, id, &tags),
@@ -175,7 +179,7 @@ pub fn list_many(txn: &mut Txn, input: ListManyInput) -> Result<ListManyOutput, 
     }
     let mut sets = Vec::with_capacity(input.resource_ids.len());
     for raw in &input.resource_ids {
-        let id = resource_id(kind, raw);
+        let id = resource_id(kind, raw)?;
         let tags = tags_of(txn, kind, id)?;
         sets.push(set_out(&input.resource_type, id, &tags));
     }

@@ -11,6 +11,7 @@ use fulmar_model::route53::{HostedZone, RecordSet, RoutingPolicy, ZoneVpc};
 use fulmar_model::Kind;
 
 use super::changes::{self, ChangeInfo};
+use super::delegation::{self, NameServer};
 use super::records::zone_records;
 use super::{bare_zone_id, invalid, max_items, names, new_id, no_such_zone, Located, ENDPOINT};
 use crate::{ids, Txn};
@@ -48,15 +49,7 @@ pub struct HostedZoneOut {
     resource_record_set_count: usize,
 }
 
-#[derive(Serialize)]
-#[serde(rename = "NameServer")]
-struct NameServer(String);
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DelegationSetOut {
-    name_servers: Vec<NameServer>,
-}
+type DelegationSetOut = delegation::SetOut;
 
 fn zone_out(txn: &Txn, z: &HostedZone) -> HostedZoneOut {
     HostedZoneOut {
@@ -67,13 +60,23 @@ fn zone_out(txn: &Txn, z: &HostedZone) -> HostedZoneOut {
             comment: z.comment.clone(),
             private_zone: z.private,
         },
-        resource_record_set_count: zone_records(txn, &z.id).len(),
+        resource_record_set_count: super::records::zone_record_count(txn, &z.id),
     }
 }
 
-fn delegation(z: &HostedZone) -> Option<DelegationSetOut> {
-    (!z.private).then(|| DelegationSetOut {
-        name_servers: z.name_servers.iter().map(|n| NameServer(n.clone())).collect(),
+/// The delegation set of a public zone: its reusable set when it uses one, else its
+/// own name servers.
+fn delegation(txn: &Txn, z: &HostedZone) -> Option<DelegationSetOut> {
+    if z.private {
+        return None;
+    }
+    Some(match delegation::set_of(txn, z) {
+        Some(s) => delegation::set_out(&s),
+        None => DelegationSetOut {
+            id: None,
+            caller_reference: None,
+            name_servers: z.name_servers.iter().map(|n| NameServer(n.clone())).collect(),
+        },
     })
 }
 
@@ -92,7 +95,7 @@ pub(crate) fn zone(txn: &Txn, id: &str) -> Result<Arc<HostedZone>, AwsError> {
 
 /// Four name servers as Route 53 assigns them: one each under `.com`, `.net`,
 /// `.org` and `.co.uk`, numbered as AWS numbers its name servers.
-fn name_servers(private: bool) -> Vec<String> {
+pub(crate) fn name_servers(private: bool) -> Vec<String> {
     let mut rng = rand::thread_rng();
     ["com", "net", "org", "co.uk"]
         .iter()
@@ -144,14 +147,12 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
     if input.caller_reference.is_empty() || input.caller_reference.len() > 128 {
         return Err(invalid("CallerReference must be between 1 and 128 characters long"));
     }
-    if input.delegation_set_id.is_some() {
-        return Err(AwsError::new(
-            "NoSuchDelegationSet",
-            400,
-            "Reusable delegation sets are not supported by Fulmar",
-        ));
-    }
     let name = names::domain(&input.name)?;
+    let reusable = input
+        .delegation_set_id
+        .as_deref()
+        .map(|id| delegation::set(txn, id))
+        .transpose()?;
     if txn
         .config
         .hosted_zones
@@ -185,6 +186,34 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
         }
         None => Vec::new(),
     };
+    if let Some(set) = &reusable {
+        if private {
+            return Err(invalid(
+                "A private hosted zone cannot use a reusable delegation set: DelegationSetId applies to public hosted zones only.",
+            ));
+        }
+        // Zones of the same name, or parent and child, cannot share name servers.
+        let related =
+            |other: &str| other == name || other.ends_with(&format!(".{name}")) || name.ends_with(&format!(".{other}"));
+        if let Some(other) = txn
+            .config
+            .hosted_zones
+            .values()
+            .find(|z| !z.private && related(&z.name) && z.name_servers == set.name_servers)
+        {
+            return Err(AwsError::new(
+                "ConflictingDomainExists",
+                400,
+                format!(
+                    "Cannot create the hosted zone {} with the delegation set {}: the hosted zone {} ({}) has the same name, or is its parent or child, and already uses that delegation set's name servers.",
+                    names::display(&name),
+                    set.id,
+                    other.id,
+                    names::display(&other.name)
+                ),
+            ));
+        }
+    }
     if let Some(v) = vpcs.first() {
         if let Some(other) = txn
             .config
@@ -209,7 +238,10 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
         comment,
         private,
         vpcs,
-        name_servers: name_servers(private),
+        name_servers: match &reusable {
+            Some(set) => set.name_servers.clone(),
+            None => name_servers(private),
+        },
         created_ms: ids::now_ms(),
         tags: Vec::new(),
     };
@@ -226,7 +258,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<Located<CreateOutput>
         body: CreateOutput {
             hosted_zone: zone_out(txn, &zone),
             change_info,
-            delegation_set: delegation(&zone),
+            delegation_set: delegation(txn, &zone),
             vpc: input.vpc.filter(|_| private).map(|_| vpc_shape(&zone.vpcs[0])),
         },
     })
@@ -269,7 +301,7 @@ pub fn get(txn: &mut Txn, input: IdInput) -> Result<GetOutput, AwsError> {
     let z = zone(txn, &input.id)?;
     Ok(GetOutput {
         hosted_zone: zone_out(txn, &z),
-        delegation_set: delegation(&z),
+        delegation_set: delegation(txn, &z),
         vpcs: z.private.then(|| z.vpcs.iter().map(vpc_shape).collect()),
     })
 }
@@ -301,14 +333,11 @@ fn by_creation(txn: &Txn) -> Vec<Arc<HostedZone>> {
 
 pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
     let max = max_items(input.maxitems.as_deref(), 100, 100)?;
-    if input.delegationsetid.is_some() {
-        return Err(AwsError::new(
-            "NoSuchDelegationSet",
-            400,
-            "Reusable delegation sets are not supported by Fulmar",
-        ));
-    }
     let mut zones = by_creation(txn);
+    if let Some(id) = &input.delegationsetid {
+        let set = delegation::set(txn, id)?;
+        zones.retain(|z| !z.private && z.name_servers == set.name_servers);
+    }
     match input.hostedzonetype.as_deref() {
         None => {}
         Some("PrivateHostedZone") => zones.retain(|z| z.private),
@@ -488,6 +517,7 @@ pub fn delete(txn: &mut Txn, input: IdInput) -> Result<ChangeOutput, AwsError> {
     }
     txn.config.hosted_zones.remove(&z.id);
     txn.touch(Kind::HostedZone, &z.id);
+    super::query_logging::forget_zone(txn, &z.id);
     Ok(ChangeOutput {
         change_info: changes::record(txn, None),
     })
@@ -621,7 +651,7 @@ pub fn account_limit(txn: &mut Txn, input: LimitInput) -> Result<LimitOutput, Aw
     let (value, count) = match input.kind.as_str() {
         "MAX_HEALTH_CHECKS_BY_OWNER" => (200, txn.config.health_checks.len()),
         "MAX_HOSTED_ZONES_BY_OWNER" => (500, txn.config.hosted_zones.len()),
-        "MAX_REUSABLE_DELEGATION_SETS_BY_OWNER" => (100, 0),
+        "MAX_REUSABLE_DELEGATION_SETS_BY_OWNER" => (delegation::MAX_SETS as u64, txn.config.delegation_sets.len()),
         "MAX_TRAFFIC_POLICIES_BY_OWNER" => (50, 0),
         "MAX_TRAFFIC_POLICY_INSTANCES_BY_OWNER" => (5, 0),
         other => return Err(invalid(format!("Invalid value for limit type: {other}"))),
@@ -632,5 +662,49 @@ pub fn account_limit(txn: &mut Txn, input: LimitInput) -> Result<LimitOutput, Aw
             value,
         },
         count,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DnssecStatus {
+    serve_signature: String,
+    status_message: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename = "KeySigningKey")]
+struct KeySigningKey {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DnssecOutput {
+    status: DnssecStatus,
+    key_signing_keys: Vec<KeySigningKey>,
+}
+
+#[derive(Deserialize)]
+pub struct DnssecInput {
+    #[serde(rename = "Id")]
+    id: String,
+}
+
+/// GetDNSSEC: Fulmar does not sign zones, so every zone reports `NOT_SIGNING` and no
+/// key-signing keys.
+pub fn dnssec(txn: &mut Txn, input: DnssecInput) -> Result<DnssecOutput, AwsError> {
+    let z = zone(txn, &input.id)?;
+    if z.private {
+        return Err(AwsError::new(
+            "InvalidArgument",
+            400,
+            "DNSSEC signing is not supported for private hosted zones.",
+        ));
+    }
+    Ok(DnssecOutput {
+        status: DnssecStatus {
+            serve_signature: "NOT_SIGNING".to_string(),
+            status_message: None,
+        },
+        key_signing_keys: Vec::new(),
     })
 }

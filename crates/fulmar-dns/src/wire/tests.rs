@@ -214,3 +214,62 @@ fn send_raw(ix: &ZoneIndex, bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 use rand::SeedableRng;
+
+/// Through the cache: the response bytes, and whether it was a hit.
+fn cached(cache: &mut AnswerCache, ix: &ZoneIndex, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let before = cache.hits();
+    let mut out = Vec::new();
+    let sent = respond_cached(
+        cache,
+        ix,
+        bytes,
+        "127.0.0.1".parse().unwrap(),
+        &crate::AllHealthy,
+        &Options::default(),
+        &mut StdRng::seed_from_u64(0),
+        &mut out,
+    );
+    assert!(sent);
+    (out, cache.hits() > before)
+}
+
+#[test]
+fn the_cache_answers_as_the_codec_does_under_the_new_id() {
+    let ix = ZoneIndex::build(&config());
+    let mut cache = AnswerCache::new();
+    for name in [
+        "www.example.com.",
+        "nope.example.com.",
+        "WwW.example.com.",
+        "other.test.",
+    ] {
+        let mut m = query(name, Some(Edns::new()));
+        let first = cached(&mut cache, &ix, &m.to_vec().unwrap());
+        assert!(!first.1, "{name}: a miss first");
+        m.metadata.id = 7;
+        let bytes = m.to_vec().unwrap();
+        let (hit, was_hit) = cached(&mut cache, &ix, &bytes);
+        assert!(was_hit, "{name}: then a hit");
+        let direct = respond(
+            &ix,
+            &bytes,
+            "127.0.0.1".parse().unwrap(),
+            Transport::Udp,
+            &crate::AllHealthy,
+            &Options::default(),
+            &mut StdRng::seed_from_u64(0),
+        )
+        .unwrap();
+        assert_eq!(hit, direct, "{name}: the cached answer is the computed one");
+        assert_eq!(Message::from_vec(&hit).unwrap().metadata.id, 7);
+    }
+    // A routing policy is chosen per query: never cached.
+    let lat = query("lat.example.com.", None).to_vec().unwrap();
+    assert!(!cached(&mut cache, &ix, &lat).1);
+    assert!(!cached(&mut cache, &ix, &lat).1);
+    // A new index starts the cache over.
+    let next = ZoneIndex::update(&ix, &config());
+    let www = query("www.example.com.", None).to_vec().unwrap();
+    assert!(!cached(&mut cache, &next, &www).1);
+    assert!(cached(&mut cache, &next, &www).1);
+}

@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -204,7 +203,7 @@ pub fn check(id: &str, kind: &str, addr: SocketAddr, threshold: u32) -> HealthCh
 }
 
 pub fn config(checks: Vec<HealthCheck>) -> Arc<Config> {
-    let health_checks: BTreeMap<_, _> = checks.into_iter().map(|c| (c.id.clone(), Arc::new(c))).collect();
+    let health_checks: fulmar_model::ResourceMap<_> = checks.into_iter().map(|c| (c.id.clone(), Arc::new(c))).collect();
     Arc::new(Config {
         health_checks,
         ..Config::default()

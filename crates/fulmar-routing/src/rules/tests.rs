@@ -174,6 +174,7 @@ fn listener() -> Listener {
         ssl_policy: None,
         alpn_policy: vec![],
         tags: vec![],
+        attributes: Default::default(),
     }
 }
 
@@ -185,6 +186,7 @@ fn rule(priority: u32, conditions: Vec<Condition>, code: &str) -> Rule {
         conditions,
         actions: vec![fixed(code)],
         tags: vec![],
+        legacy_values: vec![],
     }
 }
 
