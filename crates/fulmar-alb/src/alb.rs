@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use fulmar_model::ActionKind;
-use fulmar_routing::balance::{choose, pick_weighted, Candidate};
+use fulmar_routing::balance::{choose, pick_weighted};
 use fulmar_routing::redirect::{location, OriginalRequest};
 use fulmar_routing::rules::RequestView;
 use fulmar_routing::sticky::CookieSealer;
@@ -228,16 +228,9 @@ impl ProxyPhases for Alb {
         let entry = match sticky {
             Some(r) => r,
             None => {
-                let candidates: Vec<Candidate<'_>> = routable
-                    .iter()
-                    .map(|r| Candidate {
-                        load: &r.load,
-                        ramp: r.ramp,
-                    })
-                    .collect();
                 match choose(
                     tg.algorithm,
-                    &candidates,
+                    routable.as_slice(),
                     &tg.health.round_robin,
                     rand::random(),
                     Instant::now(),

@@ -200,19 +200,19 @@ impl Ramp {
     }
 }
 
-/// One routable target as [`choose`] sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    pub load: &'a TargetLoad,
+/// One routable target as [`choose`] sees it: its live load and its slow-start ramp.
+/// The data plane implements it for its routable list, so a pick builds nothing.
+pub trait Candidate {
+    fn load(&self) -> &TargetLoad;
     /// The slow-start ramp it is on, if any.
-    pub ramp: Option<Ramp>,
+    fn ramp(&self) -> Option<Ramp>;
 }
 
 /// Pick the index of a target among `candidates` by `algorithm`; `None` when empty.
 /// `cursor` is the group's round-robin cursor, `roll` a uniform random number.
 pub fn choose(
     algorithm: Algorithm,
-    candidates: &[Candidate<'_>],
+    candidates: &[impl Candidate],
     cursor: &RoundRobin,
     roll: u64,
     now: Instant,
@@ -226,13 +226,13 @@ pub fn choose(
             let start = cursor.pick(n)?;
             (0..n)
                 .map(|k| (start + k) % n)
-                .min_by_key(|&i| candidates[i].load.outstanding())
+                .min_by_key(|&i| candidates[i].load().outstanding())
         }
-        Algorithm::RoundRobin if candidates.iter().all(|c| c.ramp.is_none_or(|r| r.over(now))) => cursor.pick(n),
+        Algorithm::RoundRobin if candidates.iter().all(|c| c.ramp().is_none_or(|r| r.over(now))) => cursor.pick(n),
         Algorithm::RoundRobin => weighted_random(candidates.iter().map(|c| ramp_share(c, now)), roll),
         Algorithm::WeightedRandom { anomaly_mitigation } => {
             let flagged = if anomaly_mitigation {
-                let loads: Vec<&TargetLoad> = candidates.iter().map(|c| c.load).collect();
+                let loads: Vec<&TargetLoad> = candidates.iter().map(|c| c.load()).collect();
                 let flagged = anomalous(&loads);
                 // Mitigation holds back only while most targets answer normally.
                 let count = flagged.iter().filter(|&&a| a).count();
@@ -257,8 +257,8 @@ pub fn choose(
     }
 }
 
-fn ramp_share(candidate: &Candidate<'_>, now: Instant) -> f64 {
-    candidate.ramp.map_or(1.0, |r| r.share(now))
+fn ramp_share(candidate: &impl Candidate, now: Instant) -> f64 {
+    candidate.ramp().map_or(1.0, |r| r.share(now))
 }
 
 /// The index picked by `roll` over non-negative `weights`; `None` when they sum to 0.
@@ -291,8 +291,24 @@ mod tests {
         (0..n).map(|_| Arc::new(TargetLoad::default())).collect()
     }
 
-    fn candidates(loads: &[Arc<TargetLoad>]) -> Vec<Candidate<'_>> {
-        loads.iter().map(|l| Candidate { load: l, ramp: None }).collect()
+    /// A target as the tests see it.
+    #[derive(Clone, Copy)]
+    struct Entry<'a> {
+        load: &'a TargetLoad,
+        ramp: Option<Ramp>,
+    }
+
+    impl Candidate for Entry<'_> {
+        fn load(&self) -> &TargetLoad {
+            self.load
+        }
+        fn ramp(&self) -> Option<Ramp> {
+            self.ramp
+        }
+    }
+
+    fn candidates(loads: &[Arc<TargetLoad>]) -> Vec<Entry<'_>> {
+        loads.iter().map(|l| Entry { load: l, ramp: None }).collect()
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use fulmar_model::{HealthCheck, Target, TargetGroup};
-use fulmar_routing::balance::{Ramp, RoundRobin, TargetLoad};
+use fulmar_routing::balance::{Candidate, Ramp, RoundRobin, TargetLoad};
 use fulmar_routing::health::{Probe, State, TargetHealth, Tracker};
 
 use crate::snapshot::attribute;
@@ -20,6 +20,15 @@ pub(crate) struct Routable {
     pub target: Target,
     pub load: Arc<TargetLoad>,
     pub ramp: Option<Ramp>,
+}
+
+impl Candidate for Routable {
+    fn load(&self) -> &TargetLoad {
+        &self.load
+    }
+    fn ramp(&self) -> Option<Ramp> {
+        self.ramp
+    }
 }
 
 /// How a target group's targets are judged, decided per snapshot.

@@ -11,7 +11,7 @@ use fulmar_aws::AwsError;
 use fulmar_model::route53::{DelegationSet, HostedZone};
 use fulmar_model::Kind;
 
-use super::zones::{name_servers, zone};
+use super::zones::{name_servers, zone, LimitOut, LimitOutput};
 use super::{max_items, new_id, Empty, Located, ENDPOINT};
 use crate::{ids, Txn};
 
@@ -223,20 +223,6 @@ pub struct LimitInput {
     id: String,
     #[serde(rename = "Type")]
     kind: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LimitOut {
-    r#type: String,
-    value: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct LimitOutput {
-    limit: LimitOut,
-    count: usize,
 }
 
 /// GetReusableDelegationSetLimit: how many zones may use the set (AWS's default

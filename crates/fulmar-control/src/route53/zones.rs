@@ -634,16 +634,17 @@ pub struct LimitInput {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct LimitOut {
-    r#type: String,
-    value: u64,
+pub(super) struct LimitOut {
+    pub(super) r#type: String,
+    pub(super) value: u64,
 }
 
+/// A Get*Limit answer: the limit and how much of it is used.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LimitOutput {
-    limit: LimitOut,
-    count: usize,
+    pub(super) limit: LimitOut,
+    pub(super) count: usize,
 }
 
 /// GetAccountLimit with AWS's default quotas and this account's usage.
