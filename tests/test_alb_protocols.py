@@ -421,7 +421,7 @@ def test_http2_targets_receive_http2(env):
         assert data["http_version"] == "2"
         assert data["method"] == "GET" and data["path"] == f"/h2/item?n={i}"
         assert data["scheme"] == "http"
-        assert data["authority"] == "shop.example.com"
+        assert data["authority"] == f"shop.example.com:{PORT}"  # the listener port appended, as ALB does
         headers = {k: v for k, v in data["headers"]}
         assert headers["x-forwarded-for"] == "127.0.0.1"
         assert headers["x-forwarded-proto"] == "http"

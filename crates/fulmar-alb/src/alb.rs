@@ -304,11 +304,13 @@ impl ProxyPhases for Alb {
         let Some(target) = ctx.target_addr else {
             return Err(UpstreamFailure::Failed("no target selected".into()));
         };
+        // The rarer exchanges are boxed so that the common one's future, moved into the
+        // timeout and held by the connection's task, stays small.
         let exchange = async {
             if ctx.websocket {
-                self.pool.send_upgrade(target, req).await
+                Box::pin(self.pool.send_upgrade(target, req)).await
             } else if ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2()) {
-                self.pool.send_h2(target, req).await
+                Box::pin(self.pool.send_h2(target, req)).await
             } else {
                 self.pool.send(target, req).await
             }

@@ -132,7 +132,15 @@ pub(crate) fn classify<B>(req: &http::Request<B>) -> Verdict {
             }
         }
     };
-    let uri = req.uri().to_string();
+    // Origin form (the usual case) is its path and query as received: no formatting.
+    let formatted;
+    let uri = match req.uri().path_and_query() {
+        Some(pq) if req.uri().scheme().is_none() && req.uri().authority().is_none() => pq.as_str(),
+        _ => {
+            formatted = req.uri().to_string();
+            formatted.as_str()
+        }
+    };
     let mut data = HttpRequestData {
         method: req.method().as_str().as_bytes(),
         version,

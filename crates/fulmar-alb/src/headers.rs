@@ -1,13 +1,16 @@
 //! The headers an ALB adds to requests it forwards (X-Forwarded-For, -Proto, -Port,
-//! X-Amzn-Trace-Id), and the hop-by-hop headers no proxy passes on.
+//! X-Amzn-Trace-Id), the hop-by-hop headers no proxy passes on, and what the load
+//! balancer's `routing.http.*` attributes do to a request's head: the X-Forwarded-For
+//! processing mode and client port, the Host header, invalid header names, and ALB's
+//! request-header size limits.
 
 use std::cell::Cell;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -16,9 +19,180 @@ pub(crate) const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-t
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+/// `routing.http.xff_header_processing.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum XffMode {
+    /// Add the client's address to the end of the header (creating it if absent).
+    #[default]
+    Append,
+    /// Send the client's header to the target unchanged (or none if it sent none).
+    Preserve,
+    /// Send no X-Forwarded-For at all.
+    Remove,
+}
+
+impl XffMode {
+    pub fn from_attribute(value: Option<&str>) -> XffMode {
+        match value {
+            Some("preserve") => XffMode::Preserve,
+            Some("remove") => XffMode::Remove,
+            _ => XffMode::Append,
+        }
+    }
+}
+
+/// The most addresses an X-Forwarded-For may carry; more is answered with 463.
+pub(crate) const MAX_FORWARDED_FOR_ADDRESSES: usize = 30;
+
+/// How many addresses the request's X-Forwarded-For copies list together.
+pub(crate) fn forwarded_for_count(headers: &HeaderMap) -> usize {
+    headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .map(|v| {
+            v.as_bytes()
+                .split(|b| *b == b',')
+                .filter(|a| !a.trim_ascii().is_empty())
+                .count()
+        })
+        .sum()
+}
+
+/// The X-Forwarded-For value the target gets in `append` mode with the client port
+/// on: the existing list, then `ip:port` (`[ipv6]:port`).
+pub(crate) fn forwarded_for_with_port(existing: &[HeaderValue], client: SocketAddr) -> HeaderValue {
+    let mut out = String::with_capacity(64);
+    for v in existing {
+        let Ok(v) = v.to_str() else { continue };
+        let v = v.trim();
+        if !v.is_empty() {
+            out.push_str(v);
+            out.push_str(", ");
+        }
+    }
+    // `SocketAddr`'s own form: `1.2.3.4:5` and `[2001:db8::1]:5`.
+    out.push_str(&client.to_string());
+    // Invariant: the copies passed `to_str` (visible ASCII) and an address is ASCII.
+    HeaderValue::from_str(&out).expect("visible ASCII")
+}
+
+/// Whether ALB accepts `name` as a header name: `^[-A-Za-z0-9]+$`.
+fn is_valid_field_name(name: &HeaderName) -> bool {
+    name.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// `routing.http.drop_invalid_header_fields.enabled`: remove every header whose name
+/// is not letters, digits and hyphens (`x_user`, `x.user`, ...).
+pub(crate) fn drop_invalid_fields(headers: &mut HeaderMap) {
+    if headers.keys().all(is_valid_field_name) {
+        return;
+    }
+    let invalid: Vec<HeaderName> = headers.keys().filter(|n| !is_valid_field_name(n)).cloned().collect();
+    for name in invalid {
+        headers.remove(name);
+    }
+}
+
+/// `host` and its port, if any: `example.com:8080` → (`example.com`, Some(8080)),
+/// `[::1]:80` → (`[::1]`, Some(80)).
+fn split_host_port(host: &str) -> (&str, Option<&str>) {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(i) => match host[i + 1..].strip_prefix(':') {
+                Some(port) => (&host[..=i], Some(port)),
+                None => (host, None),
+            },
+            None => (host, None),
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    }
+}
+
+/// The Host header an ALB sends when `routing.http.preserve_host_header.enabled` is
+/// false (the default): the request's host (the request target's, for an absolute
+/// URI), without a port on listener ports 80 and 443, with the listener's port
+/// appended on any other listener port unless the client gave one. `None`: keep the
+/// client's Host as it is.
+pub(crate) fn rewritten_host(head: &http::request::Parts, listener_port: u16) -> Option<HeaderValue> {
+    let from_uri = head.uri.authority().map(|a| a.as_str());
+    let current = head.headers.get(HOST);
+    let host = match (from_uri, current) {
+        (Some(authority), _) => authority,
+        (None, Some(value)) => value.to_str().ok()?,
+        (None, None) => return None,
+    };
+    let (name, port) = split_host_port(host);
+    let wanted = match (listener_port, port) {
+        (80 | 443, Some(_)) => std::borrow::Cow::Borrowed(name),
+        (80 | 443, None) | (_, Some(_)) => std::borrow::Cow::Borrowed(host),
+        (_, None) => std::borrow::Cow::Owned(format!("{name}:{listener_port}")),
+    };
+    if current.is_some_and(|c| c.as_bytes() == wanted.as_bytes()) && head.headers.get_all(HOST).iter().count() == 1 {
+        return None;
+    }
+    HeaderValue::from_str(&wanted).ok()
+}
+
+/// ALB's request-header limits: 16 K for the request line, 16 K for one header,
+/// 64 K for the whole request header.
+pub(crate) const MAX_REQUEST_LINE: usize = 16 * 1024;
+pub(crate) const MAX_HEADER_LINE: usize = 16 * 1024;
+pub(crate) const MAX_REQUEST_HEADER: usize = 64 * 1024;
+
+/// Whether a request head is over one of ALB's limits. Sizes are counted as the
+/// head's lines on the wire: `METHOD SP target SP HTTP/1.1`, `name: value`, each
+/// with its CRLF.
+pub(crate) fn over_header_limits(method: &http::Method, uri: &http::Uri, headers: &HeaderMap) -> bool {
+    let path = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    let target = match uri.authority() {
+        None => path,
+        // Absolute form (or HTTP/2's :scheme and :authority): `scheme://authority/path`.
+        Some(a) => uri.scheme_str().map_or(0, |s| s.len() + 3) + a.as_str().len() + path,
+    };
+    let line = method.as_str().len() + 1 + target + 1 + 8 + 2;
+    if line > MAX_REQUEST_LINE {
+        return true;
+    }
+    let mut total = line;
+    for (name, value) in headers {
+        let field = name.as_str().len() + 2 + value.len() + 2;
+        if field > MAX_HEADER_LINE {
+            return true;
+        }
+        total += field;
+    }
+    total + 2 > MAX_REQUEST_HEADER
+}
+
 /// Remove the headers that describe one hop (RFC 9110 §7.6.1), including those the
 /// `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Fast path (most heads): no hop-by-hop header at all, or only a lone
+    // `Connection: keep-alive` (which names nothing else present to remove).
+    let (mut connection, mut other) = (false, false);
+    for name in headers.keys() {
+        if name == CONNECTION {
+            connection = true;
+        } else if [TE, TRAILER, TRANSFER_ENCODING, UPGRADE, KEEP_ALIVE, PROXY_CONNECTION].contains(name) {
+            other = true;
+            break;
+        }
+    }
+    if !connection && !other {
+        return;
+    }
+    if connection && !other {
+        let mut values = headers.get_all(CONNECTION).iter();
+        if let (Some(only), None) = (values.next(), values.next()) {
+            if only.as_bytes().eq_ignore_ascii_case(b"keep-alive") {
+                headers.remove(CONNECTION);
+                return;
+            }
+        }
+    }
     if headers.contains_key(CONNECTION) {
         strip_connection_named(headers);
     }
@@ -93,18 +267,47 @@ pub(crate) fn forwarded_for(headers: &HeaderMap, client: IpAddr) -> String {
     }
 }
 
+/// `ip` as text in `buf` (IPv4 by hand: `Display` costs ten times as much).
+pub(crate) fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> &[u8] {
+    let mut len = 0;
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    buf[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    buf[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                buf[len] = b'0' + octet % 10;
+                len += 1;
+            }
+        }
+        IpAddr::V6(_) => {
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            // Invariant: an IPv6 address is at most 45 bytes of visible ASCII.
+            std::io::Write::write_fmt(&mut cursor, format_args!("{ip}")).expect("fits in 64 bytes");
+            len = cursor.position() as usize;
+        }
+    }
+    &buf[..len]
+}
+
 /// Add the X-Forwarded-* headers of an HTTP listener on `port`.
 pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, port: u16) {
     if !headers.contains_key(&X_FORWARDED_FOR) {
         // The common case: the client is the first hop.
         let mut buf = [0u8; 64];
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        // Invariant: an IP address is at most 45 bytes of visible ASCII.
-        std::io::Write::write_fmt(&mut cursor, format_args!("{client}")).expect("fits in 64 bytes");
-        let len = cursor.position() as usize;
+        let text = ip_text(client, &mut buf);
         headers.insert(
             X_FORWARDED_FOR,
-            HeaderValue::from_bytes(&buf[..len]).expect("IP addresses are visible ASCII"),
+            HeaderValue::from_bytes(text).expect("IP addresses are visible ASCII"),
         );
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
@@ -280,6 +483,141 @@ mod tests {
         assert!(!accepts_trailers(&h));
         h.insert(TE, HeaderValue::from_static("gzip, trailers"));
         assert!(accepts_trailers(&h));
+    }
+
+    #[test]
+    fn ip_text_matches_display() {
+        for ip in "0.0.0.0 127.0.0.1 10.20.30.40 255.255.255.255 192.168.1.9 2001:db8::1".split(' ') {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(ip_text(ip, &mut buf), ip.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_fast_paths() {
+        let mut h = HeaderMap::new();
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        h.insert(CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        h.insert(TE, HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+        h.insert("close", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        h.append(CONNECTION, HeaderValue::from_static("keep-alive"));
+        h.append(CONNECTION, HeaderValue::from_static("x-kept"));
+        strip_hop_by_hop(&mut h);
+        assert!(h.is_empty());
+    }
+
+    fn head(uri: &str, host: Option<&str>) -> http::request::Parts {
+        let mut b = http::Request::builder().uri(uri);
+        if let Some(h) = host {
+            b = b.header(HOST, h);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn host_rewritten_as_alb_does_without_preserve() {
+        let rewritten =
+            |uri, host, port| rewritten_host(&head(uri, host), port).map(|v| v.to_str().unwrap().to_owned());
+        // Listener ports 80 and 443: no port.
+        assert_eq!(rewritten("/", Some("example.com"), 80), None);
+        assert_eq!(
+            rewritten("/", Some("example.com:80"), 80).as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            rewritten("/", Some("example.com:8443"), 443).as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(rewritten("/", Some("[::1]:80"), 80).as_deref(), Some("[::1]"));
+        // Other ports: the listener's port unless the client gave one.
+        assert_eq!(
+            rewritten("/", Some("example.com"), 8080).as_deref(),
+            Some("example.com:8080")
+        );
+        assert_eq!(rewritten("/", Some("example.com:8080"), 8080), None);
+        assert_eq!(rewritten("/", Some("example.com:9"), 8080), None);
+        assert_eq!(rewritten("/", Some("[::1]"), 8080).as_deref(), Some("[::1]:8080"));
+        // An absolute request target names the host.
+        assert_eq!(
+            rewritten("http://dns.example/x", Some("example.com"), 80).as_deref(),
+            Some("dns.example")
+        );
+        assert_eq!(
+            rewritten("http://dns.example/x", None, 8080).as_deref(),
+            Some("dns.example:8080")
+        );
+        assert_eq!(rewritten("/", None, 8080), None);
+    }
+
+    #[test]
+    fn xff_with_client_port_and_counting() {
+        let existing = [
+            HeaderValue::from_static("10.0.0.1, 10.0.0.2"),
+            HeaderValue::from_static(" "),
+        ];
+        let v4: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        let v6: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
+        assert_eq!(
+            forwarded_for_with_port(&existing, v4),
+            "10.0.0.1, 10.0.0.2, 127.0.0.1:5555"
+        );
+        assert_eq!(forwarded_for_with_port(&[], v6), "[2001:db8::1]:80");
+        let mut h = HeaderMap::new();
+        assert_eq!(forwarded_for_count(&h), 0);
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("1.1.1.1, 2.2.2.2,,"));
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("3.3.3.3"));
+        assert_eq!(forwarded_for_count(&h), 3);
+        assert_eq!(XffMode::from_attribute(Some("remove")), XffMode::Remove);
+        assert_eq!(XffMode::from_attribute(None), XffMode::Append);
+    }
+
+    #[test]
+    fn invalid_field_names_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert("x-good-1", HeaderValue::from_static("1"));
+        h.insert("x_under", HeaderValue::from_static("1"));
+        h.insert("x.dot", HeaderValue::from_static("1"));
+        h.append("x~tilde", HeaderValue::from_static("1"));
+        drop_invalid_fields(&mut h);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-good-1"]);
+    }
+
+    #[test]
+    fn header_limits() {
+        let get = http::Method::GET;
+        let uri = |len: usize| format!("/{}", "a".repeat(len)).parse::<http::Uri>().unwrap();
+        let h = HeaderMap::new();
+        // `GET /a… HTTP/1.1\r\n` is 16 bytes more than the path.
+        assert!(!over_header_limits(&get, &uri(MAX_REQUEST_LINE - 16), &h));
+        assert!(over_header_limits(&get, &uri(MAX_REQUEST_LINE - 15), &h));
+        let mut one = HeaderMap::new();
+        // `x: <value>\r\n`: 5 bytes more than the value.
+        one.insert("x", HeaderValue::from_str(&"b".repeat(MAX_HEADER_LINE - 5)).unwrap());
+        assert!(!over_header_limits(&get, &uri(1), &one));
+        one.insert("x", HeaderValue::from_str(&"b".repeat(MAX_HEADER_LINE - 4)).unwrap());
+        assert!(over_header_limits(&get, &uri(1), &one));
+        let mut many = HeaderMap::new();
+        for i in 0..5 {
+            let name = HeaderName::from_bytes(format!("x-{i}").as_bytes()).unwrap();
+            many.insert(name, HeaderValue::from_str(&"c".repeat(14_000)).unwrap());
+        }
+        assert!(over_header_limits(&get, &uri(1), &many));
+        many.remove("x-4");
+        assert!(!over_header_limits(&get, &uri(1), &many));
     }
 
     #[test]

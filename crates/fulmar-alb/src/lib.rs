@@ -48,6 +48,12 @@ pub use secgroups::Enforcement;
 use control::Control;
 use observe::Observers;
 
+/// A map on the request path keyed by configuration (ARNs, target addresses), never
+/// by client input: hashed with the Fx hash (`rustc-hash`), a few instructions per word
+/// where SipHash spends hundreds on an ARN; it has no flooding resistance, which keys
+/// an attacker cannot choose don't need.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// How long [`DataPlane::shutdown`] lets open connections finish their requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 

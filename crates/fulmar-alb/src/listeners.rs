@@ -141,6 +141,7 @@ async fn accept_loop(
                         local,
                         observers: observers.clone(),
                         conn_trace_id: Default::default(),
+                        accepted: std::time::Instant::now(),
                     };
                     tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
                 }
@@ -165,6 +166,7 @@ async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
+    let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
     let conn = Arc::new(conn);
     let service = service_fn(move |req| {
         let (alb, conn) = (alb.clone(), conn.clone());
@@ -194,6 +196,7 @@ async fn serve(
     } else {
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
+            .header_read_timeout(idle_timeout)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();

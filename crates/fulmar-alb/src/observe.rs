@@ -10,7 +10,6 @@
 //! so that the record (with the bytes really sent) leaves for the log writer when
 //! the body is done.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
@@ -31,7 +30,7 @@ use crate::phases::{Body, Connection, RequestContext};
 
 /// Per-listener observation state, swapped whole on each snapshot.
 pub(crate) struct Observers {
-    table: ArcSwap<HashMap<String, Arc<ListenerObs>>>,
+    table: ArcSwap<crate::FastMap<String, Arc<ListenerObs>>>,
     logs: Option<Arc<AccessLogs>>,
     pub metrics: Arc<Metrics>,
     data_dir: Option<PathBuf>,
@@ -51,9 +50,9 @@ pub(crate) struct ListenerObs {
     /// The listener's rule priorities, ascending (RuleEvaluations).
     priorities: Box<[u32]>,
     /// The terminal action of each rule by priority (`actions_executed`).
-    actions: HashMap<u32, &'static str>,
+    actions: crate::FastMap<u32, &'static str>,
     default_action: &'static str,
-    groups: HashMap<String, Arc<TgMetrics>>,
+    groups: crate::FastMap<String, Arc<TgMetrics>>,
 }
 
 impl ListenerObs {
@@ -85,7 +84,7 @@ impl Observers {
     /// a tokio runtime (it spawns the log writer).
     pub fn new(options: &crate::Options) -> Observers {
         Observers {
-            table: ArcSwap::from_pointee(HashMap::new()),
+            table: ArcSwap::from_pointee(crate::FastMap::default()),
             logs: options
                 .data_dir
                 .as_ref()
@@ -99,7 +98,7 @@ impl Observers {
     /// Compile the per-listener state of `config` and publish it.
     pub fn apply(&self, config: &Config) {
         self.metrics.retain(&Arc::new(config.clone()));
-        let mut table = HashMap::new();
+        let mut table = crate::FastMap::default();
         for lb in config.load_balancers.values().filter(|lb| lb.kind == "application") {
             let metrics = self.metrics.load_balancer(&lb.arn);
             let log = self

@@ -16,14 +16,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use fulmar_model::Target;
-use http::{Request, Response};
+use http::header::{HeaderValue, CONNECTION, HOST, SERVER};
+use http::{Request, Response, StatusCode, Version};
 use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::headers::{self, XffMode};
 use crate::metrics::LbMetrics;
 use crate::observe::{Exchange, Observers};
-use crate::snapshot::{CompiledTargetGroup, Snapshot};
+use crate::responses;
+use crate::snapshot::{CompiledTargetGroup, HttpSettings, Snapshot, DEFAULT_HTTP};
 
 pub(crate) mod websocket;
 
@@ -48,6 +51,8 @@ pub(crate) struct Connection {
     pub observers: Arc<Observers>,
     /// The access log's `conn_trace_id`, made on the first logged request.
     pub conn_trace_id: OnceLock<Arc<str>>,
+    /// When the connection was accepted (`client_keep_alive.seconds`).
+    pub accepted: Instant,
 }
 
 impl Connection {
@@ -150,29 +155,114 @@ pub(crate) async fn handle<P: ProxyPhases>(p: &P, req: Request<Incoming>, conn: 
         Some(obs) => {
             let lb = ctx.websocket.then(|| obs.lb.clone());
             let mut exchange = Exchange::begin(obs, &req, conn);
-            let resp = run(p, req, &mut ctx, Some(&mut exchange), lb).await;
+            let resp = run(p, req, &mut ctx, Some(&mut exchange), lb, conn.accepted).await;
             exchange.finish(resp, &ctx, conn, &conn.observers)
         }
-        None => run(p, req, &mut ctx, None, None).await,
+        None => run(p, req, &mut ctx, None, None, conn.accepted).await,
     }
 }
 
+/// The request through the phases, with the listener's [`HttpSettings`] applied: the
+/// request head's limits, invalid header names, X-Forwarded-For and Host on the way
+/// in; the response headers and the keep-alive limit on the way out.
 async fn run<P: ProxyPhases>(
+    p: &P,
+    req: Request<Incoming>,
+    ctx: &mut RequestContext,
+    exchange: Option<&mut Exchange>,
+    lb: Option<Arc<LbMetrics>>,
+    accepted: Instant,
+) -> Response<Body> {
+    let http1 = req.version() < Version::HTTP_2;
+    let age = ctx.received.saturating_duration_since(accepted);
+    // Listeners at their defaults (the common case) need no second look-up.
+    let settings: Option<Arc<HttpSettings>> = if ctx.snapshot.default_http && age < ctx.snapshot.min_client_keep_alive {
+        None
+    } else {
+        ctx.snapshot.listeners.get(&*ctx.listener_arn).map(|l| l.http.clone())
+    };
+    let http = settings.as_deref().unwrap_or(&DEFAULT_HTTP);
+    let (mut resp, from_target) = proxy(p, req, ctx, exchange, lb, http).await;
+    let h = resp.headers_mut();
+    if !from_target && !http.server_header {
+        h.remove(SERVER);
+    }
+    for (name, value) in &http.response_headers {
+        h.insert(name.clone(), value.clone());
+    }
+    // client_keep_alive.seconds: the first response after it closes the connection
+    // (HTTP/1: `Connection: close`; a WebSocket that switched protocols is left alone).
+    if http1 && age >= http.client_keep_alive && resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// The phases proper; the flag is true when the response is the target's.
+async fn proxy<P: ProxyPhases>(
     p: &P,
     mut req: Request<Incoming>,
     ctx: &mut RequestContext,
     mut exchange: Option<&mut Exchange>,
     lb: Option<Arc<LbMetrics>>,
-) -> Response<Body> {
+    http: &HttpSettings,
+) -> (Response<Body>, bool) {
+    if headers::over_header_limits(req.method(), req.uri(), req.headers()) {
+        return (responses::page_and_close(StatusCode::BAD_REQUEST), false);
+    }
+    if http.xff_mode == XffMode::Append
+        && req.headers().contains_key(&headers::X_FORWARDED_FOR)
+        && headers::forwarded_for_count(req.headers()) > headers::MAX_FORWARDED_FOR_ADDRESSES
+    {
+        return (responses::page(responses::too_many_forwarded_for()), false);
+    }
+    if http.drop_invalid_header_fields {
+        headers::drop_invalid_fields(req.headers_mut());
+    }
     if let Next::Respond(resp) = p.route(&req, ctx) {
-        return resp;
+        return (resp, false);
     }
     if let Next::Respond(resp) = p.select_target(&req, ctx) {
-        return resp;
+        return (resp, false);
     }
     let client_upgrade = ctx.websocket.then(|| hyper::upgrade::on(&mut req));
     let (mut head, body) = req.into_parts();
+    if !http.preserve_host {
+        if let Some(host) = headers::rewritten_host(&head, ctx.listener_port) {
+            head.headers.insert(HOST, host);
+        }
+    }
+    // Anything but plain `append`: the client's copies are set aside before the
+    // forwarded headers are added, and settled after.
+    let client_xff: Option<Vec<HeaderValue>> = if http.xff_mode == XffMode::Append && !http.xff_client_port {
+        None
+    } else {
+        Some(match head.headers.entry(headers::X_FORWARDED_FOR) {
+            http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect(),
+            http::header::Entry::Vacant(_) => Vec::new(),
+        })
+    };
     p.upstream_request(&mut head, ctx);
+    if let Some(client_xff) = client_xff {
+        let h = &mut head.headers;
+        match http.xff_mode {
+            XffMode::Remove => {
+                h.remove(headers::X_FORWARDED_FOR);
+            }
+            XffMode::Preserve => {
+                h.remove(headers::X_FORWARDED_FOR);
+                for v in client_xff {
+                    h.append(headers::X_FORWARDED_FOR, v);
+                }
+            }
+            XffMode::Append => {
+                h.insert(
+                    headers::X_FORWARDED_FOR,
+                    headers::forwarded_for_with_port(&client_xff, ctx.client),
+                );
+            }
+        }
+    }
     if let Some(e) = exchange.as_deref_mut() {
         e.dispatched(&head);
     }
@@ -195,12 +285,23 @@ async fn run<P: ProxyPhases>(
                 resp.extensions_mut().insert(tunnel);
             }
             p.upstream_response(&mut resp, ctx);
-            resp
+            (resp, true)
         }
         Err(failure) => {
             tracing::debug!(listener = %ctx.listener_arn, target = ?ctx.target, ?failure,
                 elapsed_ms = ctx.received.elapsed().as_millis() as u64, "target failed");
-            p.upstream_failure(failure, ctx)
+            (p.upstream_failure(failure, ctx), false)
         }
     }
+}
+
+/// The load balancer's idle timeout for a client connection on `conn`'s listener
+/// (`idle_timeout.timeout_seconds`, read when the connection is accepted): how long
+/// the connection may wait for a request head before it is closed.
+pub(crate) fn client_idle_timeout<P: ProxyPhases>(p: &P, conn: &Connection) -> Duration {
+    let ctx = p.new_context(conn);
+    ctx.snapshot
+        .listeners
+        .get(&*conn.listener_arn)
+        .map_or(Duration::from_secs(60), |l| l.idle_timeout)
 }

@@ -12,6 +12,11 @@ use crate::phases::Body;
 
 const SERVER_NAME: &str = "awselb/2.0";
 
+/// ALB's answer to an X-Forwarded-For of more than 30 addresses: 463.
+pub(crate) fn too_many_forwarded_for() -> StatusCode {
+    StatusCode::from_u16(463).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 /// A body the load balancer wrote.
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed()
@@ -30,7 +35,11 @@ fn reason(status: StatusCode) -> &'static str {
 /// status line carries the same reason phrase as the page.
 pub(crate) fn page(status: StatusCode) -> Response<Body> {
     let phrase = reason(status);
-    let title = format!("{} {phrase}", status.as_u16());
+    let title = if phrase.is_empty() {
+        status.as_u16().to_string()
+    } else {
+        format!("{} {phrase}", status.as_u16())
+    };
     let html = format!(
         "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
     );
@@ -39,6 +48,7 @@ pub(crate) fn page(status: StatusCode) -> Response<Body> {
     let h = resp.headers_mut();
     h.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    // An empty phrase (463) is written as such, not as hyper's `<none>`.
     if Some(phrase) != status.canonical_reason() {
         resp.extensions_mut()
             .insert(ReasonPhrase::from_static(phrase.as_bytes()));
@@ -102,5 +112,13 @@ mod tests {
         let resp = page(StatusCode::BAD_GATEWAY);
         assert_eq!(resp.headers()[SERVER], "awselb/2.0");
         assert_eq!(resp.status(), 502);
+    }
+
+    #[test]
+    fn status_463_has_an_empty_reason() {
+        let resp = page(too_many_forwarded_for());
+        assert_eq!(resp.status(), 463);
+        let reason = resp.extensions().get::<ReasonPhrase>().expect("a reason phrase");
+        assert_eq!(reason.as_bytes(), b"");
     }
 }

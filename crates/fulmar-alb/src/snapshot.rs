@@ -14,10 +14,11 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fulmar_model::{Config, LoadBalancer, TargetGroup};
+use fulmar_model::{Config, Listener, LoadBalancer, TargetGroup};
 use fulmar_routing::balance::Algorithm;
 use fulmar_routing::rules::RuleTable;
 use fulmar_secgroup::{ingress_sources, Traffic, World};
+use http::header::{HeaderName, HeaderValue};
 use ipnet::IpNet;
 
 use crate::health::GroupHealth;
@@ -26,16 +27,65 @@ use crate::health::GroupHealth;
 const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
 /// The target group's `stickiness.lb_cookie.duration_seconds` default.
 const DEFAULT_STICKINESS_SECONDS: u64 = 86_400;
+/// The ALB's `client_keep_alive.seconds` default.
+const DEFAULT_CLIENT_KEEP_ALIVE_SECONDS: u64 = 3600;
+
+/// The response headers an HTTP listener's `routing.http.response.*.header_value`
+/// attributes add, by attribute key.
+const RESPONSE_HEADER_ATTRIBUTES: &[(&str, &str)] = &[
+    (
+        "routing.http.response.strict_transport_security.header_value",
+        "strict-transport-security",
+    ),
+    (
+        "routing.http.response.access_control_allow_origin.header_value",
+        "access-control-allow-origin",
+    ),
+    (
+        "routing.http.response.access_control_allow_methods.header_value",
+        "access-control-allow-methods",
+    ),
+    (
+        "routing.http.response.access_control_allow_headers.header_value",
+        "access-control-allow-headers",
+    ),
+    (
+        "routing.http.response.access_control_allow_credentials.header_value",
+        "access-control-allow-credentials",
+    ),
+    (
+        "routing.http.response.access_control_expose_headers.header_value",
+        "access-control-expose-headers",
+    ),
+    (
+        "routing.http.response.access_control_max_age.header_value",
+        "access-control-max-age",
+    ),
+    (
+        "routing.http.response.content_security_policy.header_value",
+        "content-security-policy",
+    ),
+    (
+        "routing.http.response.x_content_type_options.header_value",
+        "x-content-type-options",
+    ),
+    ("routing.http.response.x_frame_options.header_value", "x-frame-options"),
+];
 
 /// Every HTTP listener and target group of one configuration, ready for requests.
-#[derive(Default)]
 pub(crate) struct Snapshot {
     /// HTTP listeners of application load balancers, by listener ARN.
-    pub listeners: HashMap<String, CompiledListener>,
+    pub listeners: crate::FastMap<String, CompiledListener>,
     /// Every target group, by ARN.
-    pub target_groups: HashMap<String, Arc<CompiledTargetGroup>>,
+    pub target_groups: crate::FastMap<String, Arc<CompiledTargetGroup>>,
     /// Security groups, load balancers as endpoints, and group membership.
     pub world: World,
+    /// True when every listener's [`HttpSettings`] other than the keep-alive
+    /// duration are the defaults: the request path then needs no second look-up.
+    pub default_http: bool,
+    /// The shortest `client_keep_alive.seconds` of any listener: connections younger
+    /// than this need no look-up to know they stay open.
+    pub min_client_keep_alive: Duration,
 }
 
 /// One listener: where it binds and how it routes.
@@ -51,7 +101,88 @@ pub(crate) struct CompiledListener {
     pub allowed_sources: Option<Vec<IpNet>>,
     /// The load balancer's `routing.http.desync_mitigation_mode`.
     pub desync_mode: crate::desync::Mode,
+    /// The `routing.http.*` and `client_keep_alive.seconds` attributes of the load
+    /// balancer and the listener's `routing.http.response.*` attributes, compiled.
+    pub http: Arc<HttpSettings>,
 }
+
+/// How a listener rewrites requests and responses, compiled once per snapshot from
+/// the load balancer's and the listener's attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HttpSettings {
+    /// `routing.http.xff_header_processing.mode`.
+    pub xff_mode: crate::headers::XffMode,
+    /// `routing.http.xff_client_port.enabled`: `ip:port` in X-Forwarded-For.
+    pub xff_client_port: bool,
+    /// `routing.http.preserve_host_header.enabled`.
+    pub preserve_host: bool,
+    /// `routing.http.drop_invalid_header_fields.enabled`.
+    pub drop_invalid_header_fields: bool,
+    /// `client_keep_alive.seconds`: the response to the first request after this
+    /// long closes the client connection.
+    pub client_keep_alive: Duration,
+    /// `routing.http.response.server.enabled` (the listener's): `Server: awselb/2.0`
+    /// on the load balancer's own responses.
+    pub server_header: bool,
+    /// The listener's `routing.http.response.*.header_value` headers, set on every
+    /// response (replacing a target's header of the same name).
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl HttpSettings {
+    /// Every attribute at AWS's default.
+    pub const DEFAULT: HttpSettings = HttpSettings {
+        xff_mode: crate::headers::XffMode::Append,
+        xff_client_port: false,
+        preserve_host: false,
+        drop_invalid_header_fields: false,
+        client_keep_alive: Duration::from_secs(DEFAULT_CLIENT_KEEP_ALIVE_SECONDS),
+        server_header: true,
+        response_headers: Vec::new(),
+    };
+
+    fn compile(lb: &LoadBalancer, listener: &Listener) -> HttpSettings {
+        let flag = |key: &str| lb.attributes.get(key).is_some_and(|v| v == "true");
+        let response_headers = RESPONSE_HEADER_ATTRIBUTES
+            .iter()
+            .filter_map(|(key, name)| {
+                let value = listener.attributes.get(*key).filter(|v| !v.is_empty())?;
+                // The API checked the value; one that still is not a header value is skipped.
+                Some((HeaderName::from_static(name), HeaderValue::from_str(value).ok()?))
+            })
+            .collect();
+        HttpSettings {
+            xff_mode: crate::headers::XffMode::from_attribute(
+                lb.attributes
+                    .get("routing.http.xff_header_processing.mode")
+                    .map(String::as_str),
+            ),
+            xff_client_port: flag("routing.http.xff_client_port.enabled"),
+            preserve_host: flag("routing.http.preserve_host_header.enabled"),
+            drop_invalid_header_fields: flag("routing.http.drop_invalid_header_fields.enabled"),
+            client_keep_alive: Duration::from_secs(
+                attribute(&lb.attributes, "client_keep_alive.seconds").unwrap_or(DEFAULT_CLIENT_KEEP_ALIVE_SECONDS),
+            ),
+            server_header: listener
+                .attributes
+                .get("routing.http.response.server.enabled")
+                .is_none_or(|v| v != "false"),
+            response_headers,
+        }
+    }
+
+    /// Whether everything but the keep-alive duration is at its default.
+    fn is_default_but_keep_alive(&self) -> bool {
+        HttpSettings {
+            client_keep_alive: self.client_keep_alive,
+            ..HttpSettings::DEFAULT
+        } == *self
+    }
+}
+
+/// The settings of listeners whose attributes are all defaults (and of requests on a
+/// listener that has just gone).
+pub(crate) static DEFAULT_HTTP: HttpSettings = HttpSettings::DEFAULT;
 
 /// One target group as the request path needs it; the live health (and the round-robin
 /// cursor) is shared with the health checker and survives snapshots.
@@ -75,11 +206,25 @@ pub(crate) enum Stickiness {
     AppCookie { name: String, duration: Duration },
 }
 
+impl Default for Snapshot {
+    fn default() -> Snapshot {
+        Snapshot {
+            listeners: Default::default(),
+            target_groups: Default::default(),
+            world: World::default(),
+            default_http: true,
+            min_client_keep_alive: Duration::MAX,
+        }
+    }
+}
+
 impl Snapshot {
     /// Compile `config`; `groups` holds the live health of every target group in it.
     pub fn compile(config: &Config, groups: &HashMap<String, Arc<GroupHealth>>) -> Snapshot {
         let world = World::from_config(config);
-        let mut listeners = HashMap::new();
+        let mut listeners = crate::FastMap::default();
+        let mut default_http = true;
+        let mut min_client_keep_alive = Duration::MAX;
         for lb in config.load_balancers.values() {
             if lb.kind != "application" {
                 continue;
@@ -93,6 +238,9 @@ impl Snapshot {
                     continue;
                 }
                 let rules = RuleTable::new(l, config.rules_of(&l.arn).map(|r| &**r));
+                let http = HttpSettings::compile(lb, l);
+                default_http &= http.is_default_but_keep_alive();
+                min_client_keep_alive = min_client_keep_alive.min(http.client_keep_alive);
                 listeners.insert(
                     l.arn.clone(),
                     CompiledListener {
@@ -106,6 +254,7 @@ impl Snapshot {
                                 .get("routing.http.desync_mitigation_mode")
                                 .map(String::as_str),
                         ),
+                        http: Arc::new(http),
                     },
                 );
             }
@@ -134,6 +283,8 @@ impl Snapshot {
             listeners,
             target_groups,
             world,
+            default_http,
+            min_client_keep_alive,
         }
     }
 }

@@ -93,6 +93,11 @@ pub trait HealthView: Send + Sync {
     fn target_health(&self, target_group_arn: &str, target: &Target) -> TargetHealth;
     /// Deregistered targets still draining.
     fn draining(&self, target_group_arn: &str) -> Vec<Target>;
+    /// Anomaly detection of a target: `(anomalous, mitigable)`, mitigable while fewer
+    /// than half the group's routable targets are anomalous; `None`: not known.
+    fn anomaly(&self, _target_group_arn: &str, _target: &Target) -> Option<(bool, bool)> {
+        None
+    }
 }
 
 /// An API answer: HTTP status, extra headers (`Location`, `x-amzn-RequestId`) and XML body.
@@ -198,8 +203,9 @@ impl Control {
             self.store.commit(&ops)?;
         }
         *current = Config::default();
-        drop(current);
+        // Published before the lock is released: snapshots are published in commit order.
         self.publish.send_replace(Arc::new(Config::default()));
+        drop(current);
         Ok(())
     }
 
@@ -207,14 +213,22 @@ impl Control {
     pub fn handle(&self, service: Service, region: &str, body: &[u8]) -> Reply {
         let request_id = fulmar_aws::xml::request_id();
         let result = QueryRequest::parse(body).and_then(|req| self.run_query(service, region, &req, &request_id));
-        match result {
-            Ok(body) => Reply {
-                status: 200,
-                headers: Vec::new(),
-                body,
-            },
-            Err(err) => error_reply(service, &request_id, &err),
-        }
+        query_reply(service, &request_id, result)
+    }
+
+    /// Answer a call that only reads (`Describe*`, `List*`, `Get*`) from the last
+    /// published configuration, without the writers' lock: it never waits for a write
+    /// (or its fsync). `None` when the call is not a read, or would change something
+    /// after all (the first call in a region creates the region's default VPC): answer
+    /// it with [`Control::handle`].
+    pub fn handle_read(&self, service: Service, region: &str, body: &[u8]) -> Option<Reply> {
+        let request_id = fulmar_aws::xml::request_id();
+        let result = match QueryRequest::parse(body) {
+            Ok(req) if !is_read(&req.action) => return None,
+            Ok(req) => self.read(region, |txn| dispatch_query(service, txn, &req, &request_id))?,
+            Err(err) => Err(err),
+        };
+        Some(query_reply(service, &request_id, result))
     }
 
     /// Run one verified rest-xml call (Route 53): routed by `method` and `path`,
@@ -228,25 +242,95 @@ impl Control {
         query: Option<&str>,
         body: &[u8],
     ) -> Reply {
+        self.rest(service, region, method, path, query, body, false)
+            .expect("a call that may write is always answered")
+    }
+
+    /// [`Control::handle_rest`] for a read (`Get*`, `List*`), answered like
+    /// [`Control::handle_read`]; `None` for other operations, or when the call would
+    /// change something after all.
+    pub fn handle_rest_read(
+        &self,
+        service: Service,
+        region: &str,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Option<Reply> {
+        if method != "GET" {
+            return None;
+        }
+        self.rest(service, region, method, path, query, body, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rest(
+        &self,
+        service: Service,
+        region: &str,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+        read_only: bool,
+    ) -> Option<Reply> {
         let request_id = fulmar_aws::xml::request_id();
         let routes = match service {
             Service::Route53 => route53::ROUTES,
             Service::Elbv2 | Service::Ec2 | Service::Sts => &[],
         };
-        let result = fulmar_aws::RestRequest::parse(routes, method, path, query, body)
-            .and_then(|req| self.run(region, |txn| route53::dispatch(txn, &req, &request_id, &self.route53)));
+        let result = match fulmar_aws::RestRequest::parse(routes, method, path, query, body) {
+            // By name, not by method: TestDNSAnswer (a GET) asks the DNS server, whose
+            // view follows published changes asynchronously; it keeps the blocking path.
+            Ok(req) if read_only && !is_read(req.route.operation) => return None,
+            Ok(req) => {
+                let op = |txn: &mut Txn| route53::dispatch(txn, &req, &request_id, &self.route53);
+                if read_only {
+                    self.read(region, op)?
+                } else {
+                    self.run(region, op)
+                }
+            }
+            Err(err) => Err(err),
+        };
         let mut reply = match result {
             Ok(reply) => reply,
             Err(err) => error_reply(service, &request_id, &err),
         };
         reply.headers.push(("x-amzn-RequestId".to_string(), request_id));
-        reply
+        Some(reply)
     }
 
     /// Run one verified awsJson1.1 call of a service named by its SigV4 signing name:
     /// CloudWatch Logs (`logs`), Systems Manager (`ssm`: `AmazonSSM.<Operation>`) or
     /// Certificate Manager (`acm`: `CertificateManager.<Operation>`).
     pub fn handle_json(&self, signing_name: &str, region: &str, target: Option<&str>, body: &[u8]) -> Reply {
+        self.json(signing_name, region, target, body, false)
+            .expect("a call that may write is always answered")
+    }
+
+    /// [`Control::handle_json`] for an operation that only reads, answered like
+    /// [`Control::handle_read`]; `None` for other operations, or when the call would
+    /// change something after all.
+    pub fn handle_json_read(
+        &self,
+        signing_name: &str,
+        region: &str,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> Option<Reply> {
+        self.json(signing_name, region, target, body, true)
+    }
+
+    fn json(
+        &self,
+        signing_name: &str,
+        region: &str,
+        target: Option<&str>,
+        body: &[u8],
+        read_only: bool,
+    ) -> Option<Reply> {
         type Dispatch = fn(&mut Txn, &str, &[u8]) -> Result<String, AwsError>;
         let (prefix, dispatch): (&str, Dispatch) = match signing_name {
             "ssm" => (ssm::TARGET_PREFIX, ssm::dispatch),
@@ -255,6 +339,8 @@ impl Control {
         };
         let request_id = fulmar_aws::xml::request_id();
         let result = match target.and_then(|t| t.strip_prefix(prefix)) {
+            Some(operation) if read_only && !is_read(operation) => return None,
+            Some(operation) if read_only => self.read(region, |txn| dispatch(txn, operation, body))?,
             Some(operation) => self.run(region, |txn| dispatch(txn, operation, body)),
             None => Err(AwsError::new(
                 "UnknownOperationException",
@@ -266,11 +352,11 @@ impl Control {
             Ok(body) => (200, body),
             Err(err) => (err.status, awsjson::error_body(&err)),
         };
-        Reply {
+        Some(Reply {
             status,
             headers: vec![("x-amzn-RequestId".to_string(), request_id)],
             body,
-        }
+        })
     }
 
     /// The awsJson1.1 error document (CloudWatch Logs, SSM, ACM) for an error raised
@@ -286,16 +372,24 @@ impl Control {
         req: &QueryRequest,
         request_id: &str,
     ) -> Result<String, AwsError> {
-        self.run(region, |txn| match service {
-            Service::Elbv2 => elbv2::dispatch(txn, req, request_id),
-            Service::Ec2 => ec2::dispatch(txn, req, request_id),
-            Service::Sts => sts::dispatch(txn, req, request_id),
-            Service::Route53 => Err(AwsError::new(
-                "InvalidAction",
-                400,
-                "Route 53 speaks rest-xml, not the Query protocol",
-            )),
-        })
+        self.run(region, |txn| dispatch_query(service, txn, req, request_id))
+    }
+
+    /// Run `op`, which only reads, on the last published configuration (the same
+    /// default VPC check as [`Control::run`] first). `None` when it changed something:
+    /// then it must go through `run`, which commits.
+    fn read<T>(&self, region: &str, op: impl FnOnce(&mut Txn) -> Result<T, AwsError>) -> Option<Result<T, AwsError>> {
+        let config = Config::clone(&self.publish.borrow());
+        let mut txn = Txn::new(config, region, &self.settings, self.health.get().cloned());
+        ec2::ensure_default_vpc(&mut txn);
+        let result = op(&mut txn);
+        let changed = !txn.finish().1.is_empty();
+        // An error leaves nothing behind in `run` either; an answer is only final when
+        // the call changed nothing.
+        match result {
+            Ok(_) if changed => None,
+            result => Some(result),
+        }
     }
 
     /// Run `op` on a transaction; commit what it touched, then publish.
@@ -327,9 +421,42 @@ impl Control {
             ));
         }
         *current = config.clone();
-        drop(current);
+        // Published before the lock is released, so in commit order: the published
+        // configuration, which reads answer from, is never older than an acknowledged write.
         self.publish.send_replace(Arc::new(config));
+        drop(current);
         Ok(body)
+    }
+}
+
+fn dispatch_query(service: Service, txn: &mut Txn, req: &QueryRequest, request_id: &str) -> Result<String, AwsError> {
+    match service {
+        Service::Elbv2 => elbv2::dispatch(txn, req, request_id),
+        Service::Ec2 => ec2::dispatch(txn, req, request_id),
+        Service::Sts => sts::dispatch(txn, req, request_id),
+        Service::Route53 => Err(AwsError::new(
+            "InvalidAction",
+            400,
+            "Route 53 speaks rest-xml, not the Query protocol",
+        )),
+    }
+}
+
+/// Whether an operation, by its name, only reads (AWS's naming: Describe, List, Get).
+fn is_read(operation: &str) -> bool {
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|verb| operation.starts_with(verb))
+}
+
+fn query_reply(service: Service, request_id: &str, result: Result<String, AwsError>) -> Reply {
+    match result {
+        Ok(body) => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body,
+        },
+        Err(err) => error_reply(service, request_id, &err),
     }
 }
 

@@ -30,6 +30,9 @@ use ipnet::IpNet;
 
 /// The SOA Route 53 creates for a new zone, used when a zone has none: its TTL.
 const DEFAULT_SOA_TTL: u32 = 900;
+/// Zones new to an index with at least this many record sets are parsed on several
+/// threads ([`Zone::fill`]).
+const PARALLEL_FILL: usize = 20_000;
 /// The TTL of a load balancer's A record (as ELB answers).
 pub const LOAD_BALANCER_TTL: u32 = 60;
 
@@ -290,14 +293,31 @@ impl Zone {
 
     /// Add one record set (its name already checked to be in the zone).
     fn add(&mut self, rs: &RecordSet, name: &Name, rtype: RecordType) {
-        let entry = compile(rs, rtype);
+        self.add_entry(compile(rs, rtype), name, rtype);
+    }
+
+    /// Add one compiled record set (its name already checked to be in the zone).
+    fn add_entry(&mut self, entry: Entry, name: &Name, rtype: RecordType) {
         let key = NameKey::new(name);
-        let apex = self.apex;
-        let fresh = !matches!(self.node(key.as_bytes()), Some(n) if !n.groups.is_empty());
-        if self.nodes.get(key.as_bytes()).is_none() {
-            self.nodes.insert(key.as_bytes().into(), Arc::new(Node::default()));
-        }
-        let node = Arc::make_mut(self.nodes.get_mut(key.as_bytes()).expect("inserted above"));
+        // One walk down the map for the common case, a name new to the zone.
+        let (node, fresh) = match self.nodes.get_mut(key.as_bytes()) {
+            Some(node) => {
+                let fresh = node.groups.is_empty();
+                (Arc::make_mut(node), fresh)
+            }
+            None => {
+                let node = Node {
+                    groups: vec![Group {
+                        rtype,
+                        entries: vec![entry],
+                    }],
+                    below: 0,
+                };
+                self.nodes.insert(key.as_bytes().into(), Arc::new(node));
+                self.added(&key, rtype, true);
+                return;
+            }
+        };
         // Same order as a build from the sorted configuration: groups by type name,
         // entries by set identifier.
         let at = match node.groups.iter().position(|g| g.rtype == rtype) {
@@ -322,7 +342,14 @@ impl Zone {
         let entries = &mut node.groups[at].entries;
         let pos = entries.partition_point(|e| e.set_identifier <= entry.set_identifier);
         entries.insert(pos, entry);
-        if rtype == RecordType::SOA && key.labels() == self.apex {
+        self.added(&key, rtype, fresh);
+    }
+
+    /// After a record set was added at `key`: the apex's SOA, and (when the name had no
+    /// record sets before) the ancestors' count of names below them.
+    fn added(&mut self, key: &NameKey, rtype: RecordType, fresh: bool) {
+        let apex = self.apex;
+        if rtype == RecordType::SOA && key.labels() == apex {
             self.refresh_soa();
         }
         if fresh && key.labels() > apex {
@@ -404,6 +431,41 @@ impl Zone {
         };
     }
 
+    /// Add every record set of a zone new to the index, in key order. A large zone (a
+    /// restart on a million records) has its names and values parsed on several threads
+    /// first; the nodes are then inserted in order, as [`Zone::apply`] would.
+    fn fill(&mut self, sets: &[&RecordSet]) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if threads < 2 || sets.len() < PARALLEL_FILL {
+            for rs in sets {
+                self.apply(rs, true);
+            }
+            return;
+        }
+        let zone = &self.name;
+        let prepare = |rs: &RecordSet| {
+            let (Some(name), Ok(rtype)) = (parse_name(&rs.name), RecordType::from_str(&rs.rtype)) else {
+                tracing::debug!(record = %rs.key(), "record set name or type does not parse; not served");
+                return None;
+            };
+            zone.zone_of(&name).then(|| (compile(rs, rtype), name, rtype))
+        };
+        let per = sets.len().div_ceil(threads);
+        let prepared: Vec<Vec<Option<(Entry, Name, RecordType)>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = sets
+                .chunks(per)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(|rs| prepare(rs)).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for (entry, name, rtype) in prepared.into_iter().flatten().flatten() {
+            self.add_entry(entry, &name, rtype);
+        }
+    }
+
     /// Apply a record set added to (`add`) or removed from the configuration.
     fn apply(&mut self, rs: &RecordSet, add: bool) {
         let (Some(name), Ok(rtype)) = (parse_name(&rs.name), RecordType::from_str(&rs.rtype)) else {
@@ -470,7 +532,14 @@ impl ZoneIndex {
                 }
             }
         };
-        for d in prev.source.record_sets.diff(&config.record_sets) {
+        // (Nothing to patch when every zone is new, as on start.)
+        let patching = fresh.iter().any(|f| !f);
+        for d in prev
+            .source
+            .record_sets
+            .diff(&config.record_sets)
+            .take_while(|_| patching)
+        {
             match d {
                 DiffItem::Add(_, rs) => apply(&mut zones, rs, true),
                 DiffItem::Remove(_, rs) => apply(&mut zones, rs, false),
@@ -487,14 +556,14 @@ impl ZoneIndex {
                 continue;
             }
             let prefix = format!("{}/", z.id);
-            for (k, rs) in config.record_sets.range(prefix.clone()..) {
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                if rs.zone_id == z.id {
-                    z.apply(rs, true);
-                }
-            }
+            let sets: Vec<&RecordSet> = config
+                .record_sets
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, rs)| &**rs)
+                .filter(|rs| rs.zone_id == z.id)
+                .collect();
+            z.fill(&sets);
         }
         static GENERATION: AtomicU64 = AtomicU64::new(1);
         let mut ix = ZoneIndex {

@@ -5,7 +5,9 @@
 //! query loads the current index without a lock, so a rebuild never delays an answer.
 //! A new index is derived from the previous one ([`ZoneIndex::update`]: only changed
 //! record sets are applied), and snapshots that arrive while one is being compiled are
-//! coalesced: the next compile takes the latest.
+//! coalesced: the next compile takes the latest. A compile that took a while (a large
+//! zone under a bulk load) is followed by a pause as long as it took, so the cores go
+//! to the API and the next update covers several batches at once.
 //!
 //! UDP is served in batches: one readiness wake-up reads up to [`BATCH`] datagrams
 //! with `recvmmsg`, answers them (through a per-worker [`AnswerCache`]) and sends the
@@ -35,6 +37,10 @@ use crate::{Error, HealthOracle, Options};
 
 /// How long a TCP connection may sit idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
+/// Index compiles that take at least this long are followed by a pause as long as
+/// they took (at most [`COALESCE_MAX`]), so that changes arriving meanwhile coalesce.
+const COALESCE_ABOVE: Duration = Duration::from_millis(2);
+const COALESCE_MAX: Duration = Duration::from_millis(250);
 /// Datagrams read (and answers sent) per system call.
 pub const BATCH: usize = 32;
 /// The largest request read over UDP; a longer datagram is dropped.
@@ -126,19 +132,28 @@ impl DnsServer {
                 // `changed` then reports once and the latest is taken.
                 while config.changed().await.is_ok() {
                     let snapshot = config.borrow_and_update().clone();
-                    let prev = index.load_full();
-                    match tokio::task::spawn_blocking(move || {
-                        let started = std::time::Instant::now();
+                    let index = index.clone();
+                    let started = std::time::Instant::now();
+                    // The new index is swapped in, and the old one freed, off the runtime's
+                    // workers (freeing the nodes a large update replaced takes a while).
+                    let compiled = tokio::task::spawn_blocking(move || {
+                        let prev = index.load_full();
                         let next = ZoneIndex::update(&prev, &snapshot);
                         tracing::debug!(elapsed = ?started.elapsed(), "DNS index compiled");
-                        next
+                        drop(prev);
+                        drop(index.swap(Arc::new(next)));
                     })
-                    .await
-                    {
-                        Ok(built) => index.store(Arc::new(built)),
-                        Err(e) => {
-                            tracing::error!(error = %e, "building the DNS index failed; keeping the previous one")
-                        }
+                    .await;
+                    if let Err(e) = compiled {
+                        tracing::error!(error = %e, "building the DNS index failed; keeping the previous one");
+                    }
+                    // Under a stream of changes (a bulk load), leave the cores to the API
+                    // for as long as the last compile took: the snapshots published
+                    // meanwhile coalesce into one larger, cheaper update. An idle server
+                    // compiles at once; a change is served within twice the compile time.
+                    let spent = started.elapsed();
+                    if spent >= COALESCE_ABOVE {
+                        tokio::time::sleep(spent.min(COALESCE_MAX)).await;
                     }
                 }
                 tracing::debug!("configuration channel closed; DNS server keeps its last snapshot");

@@ -36,6 +36,8 @@ pub struct ZoneVpc {
 }
 
 /// One resource record set: (name, type, set identifier) is unique within a zone.
+/// Absent members are left out of its stored document (a million-record zone is
+/// stored as a million of these).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordSet {
     pub zone_id: String,
@@ -43,11 +45,16 @@ pub struct RecordSet {
     pub name: String,
     /// `A`, `AAAA`, `CNAME`, `MX`, `NS`, `SOA`, `TXT`, `SRV`, `PTR`, `SPF`, `NAPTR`, `CAA`, `DS`, ...
     pub rtype: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
     /// Values in presentation format (`192.0.2.1`, `10 mail.example.com.`, `"text"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<AliasTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check_id: Option<String>,
     pub policy: RoutingPolicy,
 }

@@ -13,6 +13,7 @@
 
 mod condition;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use fulmar_model::{Action, ActionKind, Condition, FixedResponseConfig, Listener, Rule};
@@ -44,6 +45,75 @@ pub struct RuleTable {
     default_action: Action,
     /// Whether some rule has an http-header condition (so the caller must list headers).
     reads_headers: bool,
+    /// Rules that can only match a few exact hosts, by host (see [`HostIndex`]).
+    hosts: Option<HostIndex>,
+}
+
+/// Rules gated by a host-header condition whose values are all literal (no wildcard)
+/// can only match a request whose host is one of those values, compared ASCII
+/// case-insensitively. The index lists them by lowercased host, so a request skips
+/// every gated rule of other hosts; rules without such a condition are always tried.
+/// Rules are still tried in priority order (both lists are sorted by rule position).
+#[derive(Debug, Clone)]
+struct HostIndex {
+    /// Positions (in `RuleTable::rules`) of the rules every request must try.
+    ungated: Box<[u32]>,
+    /// Positions of the gated rules, by lowercased literal host.
+    gated: HashMap<Box<[u8]>, Box<[u32]>>,
+}
+
+/// Hosts longer than this skip the index (every rule is tried, as without it).
+const MAX_INDEXED_HOST: usize = 255;
+/// Below this many gated rules the index is not worth a lookup.
+const MIN_GATED_RULES: usize = 4;
+
+impl HostIndex {
+    fn new(rules: &[CompiledRule]) -> Option<HostIndex> {
+        let mut ungated = Vec::new();
+        let mut gated: HashMap<Box<[u8]>, Vec<u32>> = HashMap::new();
+        let mut gated_rules = 0;
+        for (i, rule) in rules.iter().enumerate() {
+            let i = u32::try_from(i).ok()?;
+            let literal_hosts = rule.checks.iter().find_map(|c| match &c.check {
+                Check::Host(patterns) if !patterns.is_empty() && patterns.iter().all(|p| p.is_literal()) => {
+                    Some(patterns)
+                }
+                _ => None,
+            });
+            match literal_hosts {
+                Some(patterns) => {
+                    gated_rules += 1;
+                    for p in patterns.iter() {
+                        let key: Box<[u8]> = p.as_str().to_ascii_lowercase().into_bytes().into();
+                        let list = gated.entry(key).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+                None => ungated.push(i),
+            }
+        }
+        (gated_rules >= MIN_GATED_RULES).then(|| HostIndex {
+            ungated: ungated.into(),
+            gated: gated.into_iter().map(|(k, v)| (k, v.into())).collect(),
+        })
+    }
+
+    /// The gated rules `host` (port already stripped) may match; `None`: try every rule.
+    fn candidates(&self, host: Option<&str>) -> Option<&[u32]> {
+        let Some(host) = host else {
+            return Some(&[]); // no Host: no host-header condition matches
+        };
+        if host.len() > MAX_INDEXED_HOST {
+            return None;
+        }
+        let mut buf = [0u8; MAX_INDEXED_HOST];
+        let key = &mut buf[..host.len()];
+        key.copy_from_slice(host.as_bytes());
+        key.make_ascii_lowercase();
+        Some(self.gated.get(&*key).map_or(&[], |v| &**v))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -112,8 +182,10 @@ impl RuleTable {
             .iter()
             .flat_map(|r| r.checks.iter())
             .any(|c| matches!(c.check, Check::Header { .. }));
+        let hosts = HostIndex::new(&compiled);
         RuleTable {
             reads_headers,
+            hosts,
             rules: compiled.into(),
             default_arn: default_rule_arn(&listener.arn),
             default_action,
@@ -125,8 +197,8 @@ impl RuleTable {
         let prepared = Prepared::new(req);
         // Results of shared checks so far: which are known, and which of those matched.
         let (mut known, mut hit) = (0u64, 0u64);
-        for rule in self.rules.iter() {
-            let all = rule.checks.iter().all(|r| {
+        let mut try_rule = |rule: &CompiledRule| {
+            rule.checks.iter().all(|r| {
                 if r.memo == 0 {
                     return r.check.matches(&prepared);
                 }
@@ -139,19 +211,46 @@ impl RuleTable {
                     hit |= r.memo;
                 }
                 matched
-            });
-            if all {
-                return Matched {
-                    priority: Some(rule.priority),
-                    rule_arn: &rule.arn,
-                    action: &rule.action,
-                };
+            })
+        };
+        let found = match self
+            .hosts
+            .as_ref()
+            .and_then(|index| Some((index, index.candidates(prepared.host())?)))
+        {
+            // Merge the two sorted position lists: rules stay in priority order.
+            Some((index, gated)) => {
+                let (mut a, mut b) = (index.ungated.iter().peekable(), gated.iter().peekable());
+                let mut found = None;
+                loop {
+                    let next = match (a.peek(), b.peek()) {
+                        (Some(&&x), Some(&&y)) if x < y => a.next(),
+                        (Some(_), Some(_)) => b.next(),
+                        (Some(_), None) => a.next(),
+                        (None, Some(_)) => b.next(),
+                        (None, None) => break,
+                    };
+                    let rule = &self.rules[*next.expect("peeked") as usize];
+                    if try_rule(rule) {
+                        found = Some(rule);
+                        break;
+                    }
+                }
+                found
             }
-        }
-        Matched {
-            priority: None,
-            rule_arn: &self.default_arn,
-            action: &self.default_action,
+            None => self.rules.iter().find(|rule| try_rule(rule)),
+        };
+        match found {
+            Some(rule) => Matched {
+                priority: Some(rule.priority),
+                rule_arn: &rule.arn,
+                action: &rule.action,
+            },
+            None => Matched {
+                priority: None,
+                rule_arn: &self.default_arn,
+                action: &self.default_action,
+            },
         }
     }
 

@@ -137,9 +137,15 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let (region, signing_name) = (scope.region.clone(), scope.service.clone());
-        let answer =
-            tokio::task::spawn_blocking(move || control.handle_json(&signing_name, &region, target.as_deref(), &body))
-                .await;
+        let answer = match control.handle_json_read(&signing_name, &region, target.as_deref(), &body) {
+            Some(reply) => Ok(reply),
+            None => {
+                tokio::task::spawn_blocking(move || {
+                    control.handle_json(&signing_name, &region, target.as_deref(), &body)
+                })
+                .await
+            }
+        };
         return Ok(match answer {
             Ok(r) => {
                 let mut resp = reply(r.status, LOGS_JSON, r.body);
@@ -163,16 +169,22 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         let xml = fulmar_aws::xml::error_response(service.flavour(), service.namespace(), &id, &err);
         return Ok(reply(400, "text/xml", xml));
     };
-    let control2 = control.clone();
+    // Reads (Describe*, List*, Get*) are answered here, on the runtime's worker, from
+    // the published configuration: no hop to another thread, and no wait for a write's
+    // fsync. What may write runs on the blocking pool, off the workers.
     let region = scope.region.clone();
     let answer = if service.flavour() == fulmar_aws::Flavour::RestXml {
-        let method = parts.method.as_str().to_string();
-        let path = parts.uri.path().to_string();
-        let query = parts.uri.query().map(str::to_string);
-        tokio::task::spawn_blocking(move || {
-            control2.handle_rest(service, &region, &method, &path, query.as_deref(), &body)
-        })
-        .await
+        let (method, path, query) = (parts.method.as_str(), parts.uri.path(), parts.uri.query());
+        match control.handle_rest_read(service, &region, method, path, query, &body) {
+            Some(reply) => Ok(reply),
+            None => {
+                let (method, path, query) = (method.to_string(), path.to_string(), query.map(str::to_string));
+                tokio::task::spawn_blocking(move || {
+                    control.handle_rest(service, &region, &method, &path, query.as_deref(), &body)
+                })
+                .await
+            }
+        }
     } else {
         // GET requests carry their parameters in the query string.
         let params: Bytes = if body.is_empty() {
@@ -180,7 +192,10 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         } else {
             body
         };
-        tokio::task::spawn_blocking(move || control2.handle(service, &region, &params)).await
+        match control.handle_read(service, &region, &params) {
+            Some(reply) => Ok(reply),
+            None => tokio::task::spawn_blocking(move || control.handle(service, &region, &params)).await,
+        }
     };
     Ok(match answer {
         Ok(r) => {

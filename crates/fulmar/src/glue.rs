@@ -23,6 +23,9 @@ impl HealthView for AlbHealth {
     fn draining(&self, target_group_arn: &str) -> Vec<Target> {
         self.0.draining(target_group_arn)
     }
+    fn anomaly(&self, target_group_arn: &str, target: &Target) -> Option<(bool, bool)> {
+        self.0.anomaly(target_group_arn, target)
+    }
 }
 
 /// GetHealthCheckStatus and GetHealthCheckLastFailureReason read the Route 53 prober.

@@ -17,7 +17,6 @@
 //! opens a new one. A WebSocket upgrade gets a fresh HTTP/1.1 connection of its own,
 //! which the upgrade consumes.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,6 +29,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use crate::phases::{Body, UpstreamFailure};
+use crate::FastMap;
 
 /// How long the ALB tries to open a connection to a target before answering 504.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,9 +40,9 @@ const MAX_IDLE_PER_TARGET: usize = 256;
 
 #[derive(Default)]
 pub(crate) struct Pool {
-    targets: Mutex<HashMap<SocketAddr, Vec<Pooled>>>,
+    targets: Mutex<FastMap<SocketAddr, Vec<Pooled>>>,
     /// The HTTP/2 connection to each target of an HTTP2 or GRPC target group.
-    h2: Mutex<HashMap<SocketAddr, http2::SendRequest<Body>>>,
+    h2: Mutex<FastMap<SocketAddr, http2::SendRequest<Body>>>,
 }
 
 struct Pooled {
@@ -71,6 +71,12 @@ impl Pool {
                 },
             }
         }
+        // Boxed: the rare path keeps the common one's future (moved on every request) small.
+        Box::pin(self.send_fresh(target, req)).await
+    }
+
+    /// Send `req` over a new connection to `target`, pooled after the response head.
+    async fn send_fresh(&self, target: SocketAddr, req: Request<Body>) -> Result<Response<Incoming>, UpstreamFailure> {
         let mut sender = connect(target).await?;
         let resp = sender.send_request(req).await.map_err(|e| failed(&e))?;
         self.checkin(target, sender);

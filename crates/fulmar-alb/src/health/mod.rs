@@ -52,6 +52,22 @@ impl HealthBoard {
         }
     }
 
+    /// Anomaly detection for a target of a target group: `(anomalous, mitigable)`, the
+    /// second true while fewer than half the routable targets are anomalous (when
+    /// weighted-random mitigation holds anomalous targets back). `None` when the
+    /// group is unknown; a target not routable now is not anomalous.
+    pub fn anomaly(&self, target_group_arn: &str, target: &Target) -> Option<(bool, bool)> {
+        let routable = self.group(target_group_arn)?.routable();
+        let loads: Vec<&fulmar_routing::balance::TargetLoad> = routable.iter().map(|r| &*r.load).collect();
+        let flagged = fulmar_routing::balance::anomalous(&loads);
+        let count = flagged.iter().filter(|&&a| a).count();
+        let anomalous = routable
+            .iter()
+            .zip(&flagged)
+            .any(|(r, &a)| a && r.target.id == target.id && r.target.port == target.port);
+        Some((anomalous, count * 2 < routable.len()))
+    }
+
     fn group(&self, arn: &str) -> Option<Arc<GroupHealth>> {
         crate::lock(&self.groups).get(arn).cloned()
     }

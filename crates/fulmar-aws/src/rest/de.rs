@@ -7,7 +7,7 @@
 //! and scalars from the trimmed text. Every error carries the element path it
 //! arose at, in AWS's `changeBatch.changes.1.member.action` style.
 
-use super::element::Element;
+use super::element::{Children, Element};
 use serde::de::{self, IntoDeserializer, Visitor};
 use std::fmt;
 
@@ -54,38 +54,78 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// Deserializes one element, known by its path from the request root.
-pub(crate) struct ElementDe<'a> {
-    pub(crate) el: &'a Element,
-    pub(crate) path: String,
+/// Where an element sits, from the request root: rendered (`changeBatch.changes.1.member`)
+/// only when an error needs it, so decoding a valid request builds no path strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Path<'p> {
+    Root,
+    /// A member of a structure, by element name.
+    Member(&'p Path<'p>, &'p str),
+    /// The 1-based item of a list.
+    Item(&'p Path<'p>, usize),
 }
 
-impl<'a> ElementDe<'a> {
-    fn child(&self, name: &str, el: &'a Element) -> ElementDe<'a> {
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        let sep = |out: &mut String| {
+            if !out.is_empty() {
+                out.push('.');
+            }
+        };
+        match self {
+            Path::Root => {}
+            Path::Member(parent, name) => {
+                parent.write(out);
+                sep(out);
+                out.push_str(&segment(name));
+            }
+            Path::Item(parent, index) => {
+                parent.write(out);
+                sep(out);
+                out.push_str(&format!("{index}.member"));
+            }
+        }
+    }
+}
+
+/// Deserializes one element, known by its path from the request root.
+pub(crate) struct ElementDe<'t, 'p> {
+    pub(crate) el: Element<'t>,
+    pub(crate) path: Path<'p>,
+}
+
+impl<'t, 'p> ElementDe<'t, 'p> {
+    fn child<'q>(&'q self, el: Element<'t>) -> ElementDe<'t, 'q> {
         ElementDe {
             el,
-            path: join(&self.path, &segment(name)),
+            path: Path::Member(&self.path, el.name()),
         }
     }
 
     fn constraint(&self, what: &str) -> DeError {
         DeError::Invalid(format!(
             "Value '{}' at '{}' failed to satisfy constraint: {what}",
-            self.el.text.trim(),
-            self.path
+            self.el.text().trim(),
+            self.path.render()
         ))
     }
 
     fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, DeError> {
-        self.el.text.trim().parse().map_err(|_| self.constraint(what))
+        self.el.text().trim().parse().map_err(|_| self.constraint(what))
     }
 
     /// Gives an error raised below this element its place, if it has none yet.
     fn place(&self, err: DeError) -> DeError {
         match err {
-            DeError::MissingField(f) => DeError::MissingMember(join(&self.path, &segment(f))),
-            DeError::Custom(msg) if self.el.children.is_empty() => self.constraint(&msg),
-            DeError::Custom(msg) => DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path)),
+            DeError::MissingField(f) => DeError::MissingMember(join(&self.path.render(), &segment(f))),
+            DeError::Custom(msg) if !self.el.has_children() => self.constraint(&msg),
+            DeError::Custom(msg) => DeError::Invalid(format!("Invalid value at '{}': {msg}", self.path.render())),
             other => other,
         }
     }
@@ -99,19 +139,19 @@ macro_rules! parse_number {
     )*};
 }
 
-impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
+impl<'de> de::Deserializer<'de> for ElementDe<'_, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        if self.el.children.is_empty() {
-            visitor.visit_str(&self.el.text)
+        if !self.el.has_children() {
+            visitor.visit_str(self.el.text())
         } else {
             self.deserialize_map(visitor)
         }
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.el.text.trim() {
+        match self.el.text().trim() {
             "true" => visitor.visit_bool(true),
             "false" => visitor.visit_bool(false),
             _ => Err(self.constraint("Member must be a boolean (true or false)")),
@@ -136,7 +176,7 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        visitor.visit_str(&self.el.text)
+        visitor.visit_str(self.el.text())
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -146,7 +186,7 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         use base64::Engine as _;
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(self.el.text.trim())
+            .decode(self.el.text().trim())
             .map_err(|_| self.constraint("Member must be base64"))?;
         visitor.visit_byte_buf(raw)
     }
@@ -174,6 +214,8 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let items = Items {
             parent: &self,
+            children: self.el.children(),
+            left: self.el.child_count(),
             index: 0,
         };
         visitor.visit_seq(items).map_err(|e| self.place(e))
@@ -196,8 +238,8 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
         let fields = Fields {
             parent: &self,
             only: None,
-            index: 0,
-            seen: Vec::new(),
+            children: self.el.children(),
+            seen: Seen::default(),
             value: None,
         };
         visitor.visit_map(fields).map_err(|e| self.place(e))
@@ -212,8 +254,8 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
         let access = Fields {
             parent: &self,
             only: Some(fields),
-            index: 0,
-            seen: Vec::new(),
+            children: self.el.children(),
+            seen: Seen::default(),
             value: None,
         };
         visitor.visit_map(access).map_err(|e| self.place(e))
@@ -225,7 +267,7 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let text = self.el.text.trim();
+        let text = self.el.text().trim();
         if !variants.contains(&text) {
             let what = format!("Member must satisfy enum value set: [{}]", variants.join(", "));
             return Err(self.constraint(&what));
@@ -243,54 +285,88 @@ impl<'de, 'a> de::Deserializer<'de> for ElementDe<'a> {
 }
 
 /// The children of a wrapper element, as list items.
-struct Items<'p, 'a> {
-    parent: &'p ElementDe<'a>,
+struct Items<'q, 't, 'p> {
+    parent: &'q ElementDe<'t, 'p>,
+    children: Children<'t>,
+    left: usize,
     index: usize,
 }
 
-impl<'de> de::SeqAccess<'de> for Items<'_, '_> {
+impl<'de> de::SeqAccess<'de> for Items<'_, '_, '_> {
     type Error = DeError;
 
     fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
-        let Some(el) = self.parent.el.children.get(self.index) else {
+        let Some(el) = self.children.next() else {
             return Ok(None);
         };
         self.index += 1;
-        let path = join(&self.parent.path, &format!("{}.member", self.index));
-        let de = ElementDe { el, path: path.clone() };
-        seed.deserialize(de)
+        self.left -= 1;
+        let path = Path::Item(&self.parent.path, self.index);
+        seed.deserialize(ElementDe { el, path })
             .map(Some)
             .map_err(|e| ElementDe { el, path }.place(e))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.parent.el.children.len() - self.index)
+        Some(self.left)
+    }
+}
+
+/// The member names a structure has read: by position among its fields (a bit each
+/// for the first 64), or by name for maps and very wide structures.
+#[derive(Default)]
+struct Seen<'t> {
+    bits: u64,
+    names: Vec<&'t str>,
+}
+
+impl<'t> Seen<'t> {
+    /// Records `name` (at `position` among the struct's fields, if known); false when
+    /// it was already seen.
+    fn insert(&mut self, name: &'t str, position: Option<usize>) -> bool {
+        match position {
+            Some(p) if p < 64 => {
+                let fresh = self.bits & (1 << p) == 0;
+                self.bits |= 1 << p;
+                fresh
+            }
+            _ if self.names.contains(&name) => false,
+            _ => {
+                self.names.push(name);
+                true
+            }
+        }
     }
 }
 
 /// The children of an element as (name, element) entries: only the named fields
 /// of a struct, each name once.
-struct Fields<'p, 'a> {
-    parent: &'p ElementDe<'a>,
+struct Fields<'q, 't, 'p> {
+    parent: &'q ElementDe<'t, 'p>,
     only: Option<&'static [&'static str]>,
-    index: usize,
-    seen: Vec<&'a str>,
-    value: Option<&'a Element>,
+    children: Children<'t>,
+    seen: Seen<'t>,
+    value: Option<Element<'t>>,
 }
 
-impl<'de, 'a> de::MapAccess<'de> for Fields<'_, 'a> {
+impl<'de> de::MapAccess<'de> for Fields<'_, '_, '_> {
     type Error = DeError;
 
     fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        while let Some(el) = self.parent.el.children.get(self.index) {
-            self.index += 1;
-            let wanted = self.only.is_none_or(|f| f.contains(&el.name.as_str()));
-            if !wanted || self.seen.contains(&el.name.as_str()) {
+        for el in self.children.by_ref() {
+            let name = el.name();
+            let position = match self.only {
+                Some(fields) => match fields.iter().position(|f| *f == name) {
+                    Some(p) => Some(p),
+                    None => continue,
+                },
+                None => None,
+            };
+            if !self.seen.insert(name, position) {
                 continue;
             }
-            self.seen.push(&el.name);
             self.value = Some(el);
-            let key: de::value::StrDeserializer<'_, DeError> = el.name.as_str().into_deserializer();
+            let key: de::value::StrDeserializer<'_, DeError> = name.into_deserializer();
             return seed.deserialize(key).map(Some);
         }
         Ok(None)
@@ -301,7 +377,7 @@ impl<'de, 'a> de::MapAccess<'de> for Fields<'_, 'a> {
             .value
             .take()
             .ok_or_else(|| DeError::Custom("value requested before its key".into()))?;
-        let placed = |e| self.parent.child(&el.name, el).place(e);
-        seed.deserialize(self.parent.child(&el.name, el)).map_err(placed)
+        let placed = |e| self.parent.child(el).place(e);
+        seed.deserialize(self.parent.child(el)).map_err(placed)
     }
 }

@@ -18,8 +18,10 @@ mod element;
 mod tests;
 
 use crate::AwsError;
-use de::{DeError, ElementDe};
-use element::Element;
+use std::borrow::Cow;
+
+use de::{DeError, ElementDe, Path};
+use element::Tree;
 use percent_encoding::percent_decode_str;
 
 /// One operation's HTTP binding, as its service model states it.
@@ -78,15 +80,16 @@ fn decode(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
-/// A routed rest-xml request: the operation and its inputs as one element tree.
+/// A routed rest-xml request: the operation and its inputs as one element tree, which
+/// borrows names and text from the request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestRequest {
+pub struct RestRequest<'a> {
     /// The route that matched.
     pub route: Route,
-    params: Element,
+    params: Tree<'a>,
 }
 
-impl RestRequest {
+impl<'a> RestRequest<'a> {
     /// Routes a request by method and path, and gathers its inputs.
     ///
     /// No matching route is `UnknownOperationException` (404); a body that is not
@@ -96,8 +99,8 @@ impl RestRequest {
         method: &str,
         path: &str,
         query: Option<&str>,
-        body: &[u8],
-    ) -> Result<RestRequest, AwsError> {
+        body: &'a [u8],
+    ) -> Result<RestRequest<'a>, AwsError> {
         let (route, labels) = routes
             .iter()
             .find_map(|r| r.matches(method, path).map(|labels| (*r, labels)))
@@ -110,7 +113,7 @@ impl RestRequest {
             })?;
         let text = std::str::from_utf8(body)
             .map_err(|_| AwsError::new("InvalidInput", 400, "The request body is not UTF-8"))?;
-        let mut params = Element::parse(text).map_err(|e| {
+        let mut params = Tree::parse(text).map_err(|e| {
             AwsError::new(
                 "InvalidInput",
                 400,
@@ -118,11 +121,11 @@ impl RestRequest {
             )
         })?;
         for (label, value) in labels {
-            params.children.push(Element::leaf(label, &value));
+            params.push_leaf(Cow::Borrowed(label), Cow::Owned(value));
         }
         for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             if !key.is_empty() {
-                params.children.push(Element::leaf(&key, &value));
+                params.push_leaf(Cow::Owned(key.into_owned()), Cow::Owned(value.into_owned()));
             }
         }
         Ok(RestRequest { route, params })
@@ -137,8 +140,8 @@ impl RestRequest {
     /// that fail a constraint are `InvalidInput` (400) naming the member's path.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, AwsError> {
         let de = ElementDe {
-            el: &self.params,
-            path: String::new(),
+            el: self.params.root(),
+            path: Path::Root,
         };
         T::deserialize(de).map_err(|err| {
             let message = match err {
@@ -152,7 +155,7 @@ impl RestRequest {
 
     /// The text of a URI label, query parameter or top-level body member.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.child(name).map(|e| e.text.as_str())
+        self.params.root().child(name).map(|e| e.text())
     }
 }
 

@@ -116,7 +116,7 @@ struct ChangeInput {
     change_batch: ChangeBatch,
 }
 
-fn change_request(body: &str) -> RestRequest {
+fn change_request(body: &str) -> RestRequest<'_> {
     RestRequest::parse(
         ROUTES,
         "POST",

@@ -9,9 +9,9 @@
 //! `<entry><key>..</key><value>..</value></entry>`. The top-level value has no
 //! element of its own: a struct contributes only its fields.
 
-use super::escape_into;
 use serde::ser::{self, Serialize};
 use std::fmt::Display;
+use std::fmt::Write as _;
 
 /// Why a value could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,8 @@ impl<'o> ElementSer<'o> {
             )));
         }
         self.open();
-        escape_into(self.out, &value.to_string());
+        // Formatted straight into the document, escaped on the way (no String per value).
+        let _ = write!(super::Escaping(self.out), "{value}");
         self.close();
         Ok(())
     }

@@ -186,6 +186,45 @@ fn escaping_control_characters() {
 }
 
 #[test]
+fn escaping_matches_the_character_rules() {
+    // The byte-run escaper against the rules applied one character at a time.
+    fn by_chars(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\r' => out.push_str("&#13;"),
+                '\t' | '\n' => out.push(c),
+                c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let samples = [
+        "",
+        "plain",
+        "a&b<c>d\"e'f",
+        "\r\n\t\u{0}\u{1f}x",
+        "é\u{fffe}ü\u{ffff}\u{fffd}\u{efbf}😀&",
+        "\u{ffff}",
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/a/b/c",
+    ];
+    for text in samples {
+        let mut out = String::new();
+        escape_into(&mut out, text);
+        assert_eq!(out, by_chars(text), "{text:?}");
+        let mut formatted = String::new();
+        std::fmt::Write::write_fmt(&mut super::Escaping(&mut formatted), format_args!("{text}")).unwrap();
+        assert_eq!(formatted, out);
+    }
+}
+
+#[test]
 fn request_ids_are_uuid_v4_shaped() {
     let id = request_id();
     let parts: Vec<_> = id.split('-').map(str::len).collect();

@@ -17,6 +17,14 @@ enum Check {
     Range(u64, u64),
     OneOf(&'static [&'static str]),
     Any,
+    /// A response header's value (`routing.http.response.*.header_value`): empty
+    /// (no header), or visible ASCII, spaces and tabs.
+    HeaderValue,
+    /// `routing.http.response.x_frame_options.header_value`: `DENY`, `SAMEORIGIN` or
+    /// `ALLOW-FROM <uri>` (or empty).
+    FrameOptions,
+    /// `routing.http.response.access_control_max_age.header_value`: seconds (or empty).
+    Seconds,
 }
 
 /// Application Load Balancer attributes with their defaults.
@@ -99,49 +107,53 @@ const HTTP_LISTENER_ATTRIBUTES: &[(&str, &str, Check)] = &[
     (
         "routing.http.response.strict_transport_security.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.access_control_allow_origin.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.access_control_allow_methods.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.access_control_allow_headers.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.access_control_allow_credentials.header_value",
         "",
-        Check::Any,
+        Check::OneOf(&["", "true"]),
     ),
     (
         "routing.http.response.access_control_expose_headers.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.access_control_max_age.header_value",
         "",
-        Check::Any,
+        Check::Seconds,
     ),
     (
         "routing.http.response.content_security_policy.header_value",
         "",
-        Check::Any,
+        Check::HeaderValue,
     ),
     (
         "routing.http.response.x_content_type_options.header_value",
         "",
-        Check::Any,
+        Check::OneOf(&["", "nosniff"]),
     ),
-    ("routing.http.response.x_frame_options.header_value", "", Check::Any),
+    (
+        "routing.http.response.x_frame_options.header_value",
+        "",
+        Check::FrameOptions,
+    ),
 ];
 
 /// Listener attributes of an NLB TCP listener.
@@ -179,6 +191,14 @@ fn check(table: &[(&str, &str, Check)], key: &str, value: &str, what: &str) -> R
         Check::Range(lo, hi) => value.parse::<u64>().is_ok_and(|n| (*lo..=*hi).contains(&n)),
         Check::OneOf(options) => options.contains(&value),
         Check::Any => value.len() <= 1024,
+        Check::HeaderValue => value.len() <= 1024 && value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)),
+        Check::FrameOptions => {
+            matches!(value, "" | "DENY" | "SAMEORIGIN")
+                || value
+                    .strip_prefix("ALLOW-FROM ")
+                    .is_some_and(|uri| !uri.is_empty() && uri.bytes().all(|b| b.is_ascii_graphic()))
+        }
+        Check::Seconds => value.is_empty() || (value.len() <= 10 && value.bytes().all(|b| b.is_ascii_digit())),
     };
     if ok {
         Ok(())

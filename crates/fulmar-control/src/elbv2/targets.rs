@@ -208,6 +208,9 @@ pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError>
 pub struct DescribeHealthInput {
     target_group_arn: String,
     targets: Option<Vec<TargetIn>>,
+    /// `AnomalyDetection` or `All`: add each target's anomaly detection.
+    #[serde(default)]
+    include: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -222,6 +225,17 @@ struct TargetHealthDescriptionOut {
     target: TargetOut,
     health_check_port: String,
     target_health: TargetHealthOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anomaly_detection: Option<AnomalyDetectionOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AnomalyDetectionOut {
+    /// `normal` or `anomalous`.
+    result: &'static str,
+    /// `yes` or `no`.
+    mitigation_in_effect: &'static str,
 }
 
 #[derive(Serialize)]
@@ -261,7 +275,26 @@ fn describe_one(tg: &TargetGroup, target: &Target, health: TargetHealth) -> Targ
             reason: health.reason,
             description: health.description,
         },
+        anomaly_detection: None,
     }
+}
+
+/// Anomaly detection as DescribeTargetHealth reports it for a target group whose
+/// algorithm is `weighted_random` (the only one with anomaly detection): `anomalous`
+/// when the target's recent failure rate stands out from the others', with
+/// mitigation in effect when `load_balancing.algorithm.anomaly_mitigation` is `on` and
+/// fewer than half the targets are anomalous.
+fn anomaly_detection(tg: &TargetGroup, found: Option<(bool, bool)>) -> Option<AnomalyDetectionOut> {
+    if tg.attribute("load_balancing.algorithm.type") != Some("weighted_random") {
+        return None;
+    }
+    let (anomalous, mitigable) = found.unwrap_or((false, false));
+    let mitigation =
+        anomalous && mitigable && tg.attribute("load_balancing.algorithm.anomaly_mitigation") == Some("on");
+    Some(AnomalyDetectionOut {
+        result: if anomalous { "anomalous" } else { "normal" },
+        mitigation_in_effect: if mitigation { "yes" } else { "no" },
+    })
 }
 
 pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<DescribeHealthOut, AwsError> {
@@ -281,6 +314,20 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
             },
         }
     };
+    for include in &input.include {
+        if include != "AnomalyDetection" && include != "All" {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '[{include}]' at 'include' failed to satisfy constraint: \
+                 Member must satisfy constraint: [Member must satisfy enum value set: [AnomalyDetection, All]]"
+            )));
+        }
+    }
+    let with_anomalies = !input.include.is_empty();
+    let anomaly = |target: &Target| {
+        with_anomalies
+            .then(|| anomaly_detection(&tg, txn.health.as_ref().and_then(|v| v.anomaly(&tg.arn, target))))
+            .flatten()
+    };
     let draining: Vec<Target> = txn.health.as_ref().map(|v| v.draining(&tg.arn)).unwrap_or_default();
     let mut out = Vec::new();
     match input.targets.filter(|t| !t.is_empty()) {
@@ -295,12 +342,18 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
                     }
                     None => TargetHealth::not_registered(),
                 };
-                out.push(describe_one(&tg, &target, h));
+                let mut one = describe_one(&tg, &target, h);
+                if registered.is_some() {
+                    one.anomaly_detection = anomaly(&target);
+                }
+                out.push(one);
             }
         }
         None => {
             for target in &tg.targets {
-                out.push(describe_one(&tg, target, health(target)));
+                let mut one = describe_one(&tg, target, health(target));
+                one.anomaly_detection = anomaly(target);
+                out.push(one);
             }
             for target in draining
                 .iter()

@@ -79,6 +79,8 @@ pub trait DnsAnswerer: Send + Sync {
 pub(crate) struct Views {
     pub(crate) health: OnceLock<Arc<dyn Route53HealthView>>,
     pub(crate) dns: OnceLock<Arc<dyn DnsAnswerer>>,
+    /// ListResourceRecordSets' sorted view of the zone listed last.
+    pub(crate) listing: records::Listing,
 }
 
 const fn route(method: &'static str, template: &'static str, operation: &'static str) -> Route {
@@ -245,7 +247,7 @@ pub(crate) fn dispatch(txn: &mut Txn, req: &RestRequest, request_id: &str, views
         "AssociateVPCWithHostedZone" => op!(zones::associate_vpc),
         "DisassociateVPCFromHostedZone" => op!(zones::disassociate_vpc),
         "ChangeResourceRecordSets" => op!(records::change),
-        "ListResourceRecordSets" => op!(records::list),
+        "ListResourceRecordSets" => op!(records::list, &views.listing),
         "GetChange" => op!(changes::get),
         "CreateHealthCheck" => located!(health_checks::create),
         "GetHealthCheck" => op!(health_checks::get),

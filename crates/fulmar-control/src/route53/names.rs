@@ -117,7 +117,8 @@ pub(crate) fn display(name: &str) -> String {
 
 /// Whether `name` is `zone` or lies below it.
 pub(crate) fn in_zone(name: &str, zone: &str) -> bool {
-    name == zone || name.ends_with(&format!(".{zone}"))
+    name == zone
+        || (name.len() > zone.len() && name.ends_with(zone) && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
 }
 
 /// Route 53's listing order: by labels from the root down (`com.example.www`).

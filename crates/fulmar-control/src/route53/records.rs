@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::mem::discriminant;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -125,13 +125,13 @@ pub fn change(txn: &mut Txn, input: ChangeInput) -> Result<ChangeOutput, AwsErro
         .collect::<Result<Vec<Action>, AwsError>>()?;
     let mut built = Vec::with_capacity(changes.len());
     let mut batch_records = 0;
-    for (i, (c, act)) in changes.iter().zip(&actions).enumerate() {
+    for (i, (c, act)) in changes.into_iter().zip(&actions).enumerate() {
         let action = match act {
             Action::Create => "CREATE",
             Action::Delete => "DELETE",
             Action::Upsert => "UPSERT",
         };
-        let record = rrset::build(&zone_id, action, i + 1, &c.resource_record_set)?;
+        let record = rrset::build(&zone_id, action, i + 1, c.resource_record_set)?;
         let weight = if matches!(act, Action::Upsert) { 2 } else { 1 };
         batch_records += weight * record.records.len().max(1);
         if batch_records > MAX_BATCH_RECORDS {
@@ -227,30 +227,44 @@ fn apply(
         }
         Action::Create | Action::Upsert => {}
     }
-    let shown = names::display(&record.name);
-    let zone_shown = names::display(&zone.name);
+    let shown = || names::display(&record.name);
+    let zone_shown = || names::display(&zone.name);
     if record.rtype == "CNAME" && apex {
         return Err(format!(
-            "RRSet of type CNAME with DNS name {shown} is not permitted at apex in zone {zone_shown}"
+            "RRSet of type CNAME with DNS name {} is not permitted at apex in zone {}",
+            shown(),
+            zone_shown()
         ));
     }
     if record.rtype == "SOA" && !apex {
         return Err(format!(
-            "RRSet of type SOA with DNS name {shown} is not permitted because a SOA record may only exist at the apex"
+            "RRSet of type SOA with DNS name {} is not permitted because a SOA record may only exist at the apex",
+            shown()
         ));
     }
-    let same_name = || named(working, &record.zone_id, &record.name).filter(|r| r.key() != key);
-    let cname_conflict = same_name().any(|r| (r.rtype == "CNAME") != (record.rtype == "CNAME"));
+    // The other record sets of this name (usually none): one range of the map.
+    let mut cname_conflict = false;
+    let mut other_policy = None;
+    let prefix = &key[..record.zone_id.len() + record.name.len() + 2];
+    for r in named_from(working, prefix, &record.name) {
+        let same_id = r.set_identifier.as_deref().unwrap_or("") == record.set_identifier.as_deref().unwrap_or("");
+        if r.rtype == record.rtype && same_id {
+            continue;
+        }
+        cname_conflict |= (r.rtype == "CNAME") != (record.rtype == "CNAME");
+        if other_policy.is_none() && r.rtype == record.rtype && discriminant(&r.policy) != discriminant(&record.policy)
+        {
+            other_policy = Some(r);
+        }
+    }
     if cname_conflict {
         return Err(format!(
-            "RRSet of type CNAME with DNS name {shown} is not permitted as it conflicts with other records with the same DNS name in zone {zone_shown}"
+            "RRSet of type CNAME with DNS name {} is not permitted as it conflicts with other records with the same DNS name in zone {}",
+            shown(),
+            zone_shown()
         ));
     }
-    let siblings: Vec<&RecordSet> = same_name().filter(|r| r.rtype == record.rtype).collect();
-    if let Some(other) = siblings
-        .iter()
-        .find(|r| discriminant(&r.policy) != discriminant(&record.policy))
-    {
+    if let Some(other) = other_policy {
         return Err(format!(
             "RRSet {} cannot be created because a record set with a different routing policy exists with the same name and type: {}",
             describe(&record),
@@ -284,10 +298,18 @@ fn named<'a>(
     zone_id: &str,
     name: &'a str,
 ) -> impl Iterator<Item = &'a RecordSet> + 'a {
-    let prefix = format!("{zone_id}/{name}/");
+    named_from(working, format!("{zone_id}/{name}/"), name)
+}
+
+/// [`named`] with the key prefix `<zone>/<name>/` given (borrowed from a record set's key).
+fn named_from<'a, P: AsRef<str> + 'a>(
+    working: &'a ResourceMap<RecordSet>,
+    prefix: P,
+    name: &'a str,
+) -> impl Iterator<Item = &'a RecordSet> + 'a {
     working
-        .range(prefix.clone()..)
-        .take_while(move |(k, _)| k.starts_with(&prefix))
+        .range::<_, str>((std::ops::Bound::Included(prefix.as_ref()), std::ops::Bound::Unbounded))
+        .take_while(move |(k, _)| k.starts_with(prefix.as_ref()))
         .map(|(_, r)| &**r)
         .filter(move |r| r.name == name)
 }
@@ -381,7 +403,61 @@ fn order(a: (&str, &str, &str), b: (&str, &str, &str)) -> Ordering {
         .then_with(|| a.2.cmp(b.2))
 }
 
-pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
+/// The record sets of one zone in ListResourceRecordSets' order, kept while the
+/// configuration's record sets stay the same map (paging through a million-record zone
+/// sorts it once, not once per page).
+#[derive(Default)]
+pub(crate) struct Listing {
+    cached: Mutex<Option<Sorted>>,
+}
+
+/// A zone's record sets in listing order, and the map they were read from.
+type Sorted = (ResourceMap<RecordSet>, String, Arc<Vec<Arc<RecordSet>>>);
+
+impl Listing {
+    fn sorted(&self, sets: &ResourceMap<RecordSet>, zone_id: &str) -> Arc<Vec<Arc<RecordSet>>> {
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((source, zone, sorted)) = &*cached {
+            if zone == zone_id && source.ptr_eq(sets) {
+                return sorted.clone();
+            }
+        }
+        let prefix = format!("{zone_id}/");
+        let mut keyed: Vec<(Vec<u8>, Arc<RecordSet>)> = sets
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, r)| (label_key(&r.name), r.clone()))
+            .collect();
+        keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+            ka.cmp(kb).then_with(|| a.rtype.cmp(&b.rtype)).then_with(|| {
+                let ia = a.set_identifier.as_deref().unwrap_or("");
+                ia.cmp(b.set_identifier.as_deref().unwrap_or(""))
+            })
+        });
+        let sorted = Arc::new(keyed.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        *cached = Some((sets.clone(), zone_id.to_string(), sorted.clone()));
+        sorted
+    }
+}
+
+/// A byte string that sorts as [`names::cmp`] orders names: the labels from the root
+/// down, each ended by 0 (bytes 0 and 1 escaped as 1,1 and 1,2 so that the order of
+/// label bytes is kept and a shorter label sorts first).
+fn label_key(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 2);
+    for label in name.trim_end_matches('.').rsplit('.') {
+        for &b in label.as_bytes() {
+            match b {
+                0 | 1 => key.extend_from_slice(&[1, b + 1]),
+                _ => key.push(b),
+            }
+        }
+        key.push(0);
+    }
+    key
+}
+
+pub fn list(txn: &mut Txn, input: ListInput, listing: &Listing) -> Result<ListOutput, AwsError> {
     let zone_id = bare_zone_id(&input.id).to_string();
     if !txn.config.hosted_zones.contains_key(&zone_id) {
         return Err(no_such_zone(&zone_id));
@@ -399,41 +475,57 @@ pub fn list(txn: &mut Txn, input: ListInput) -> Result<ListOutput, AwsError> {
         Some(n) => Some(names::start_name(n)?),
         None => None,
     };
-    let mut records: Vec<RecordSet> = zone_records(txn, &zone_id).into_values().collect();
-    let key = |r: &RecordSet| {
-        (
-            r.name.clone(),
-            r.rtype.clone(),
-            r.set_identifier.clone().unwrap_or_default(),
-        )
-    };
-    records.sort_by(|a, b| {
-        let (ka, kb) = (key(a), key(b));
-        order((&ka.0, &ka.1, &ka.2), (&kb.0, &kb.1, &kb.2))
-    });
+    let records = listing.sorted(&txn.config.record_sets, &zone_id);
     let start = match &start_name {
         None => 0,
         Some(name) => {
             let t = input.start_type.as_deref().unwrap_or("");
             let id = input.start_identifier.as_deref().unwrap_or("");
-            records
-                .iter()
-                .position(|r| {
-                    let k = key(r);
-                    order((&k.0, &k.1, &k.2), (name, t, id)) != Ordering::Less
-                })
-                .unwrap_or(records.len())
+            // The order is total, so the first record set at or after the start is
+            // found by bisection.
+            records.partition_point(|r| {
+                let rid = r.set_identifier.as_deref().unwrap_or("");
+                order((&r.name, &r.rtype, rid), (name, t, id)) == Ordering::Less
+            })
         }
     };
     let rest = &records[start..];
     let page = &rest[..rest.len().min(max)];
     let next = rest.get(max);
     Ok(ListOutput {
-        resource_record_sets: page.iter().map(RecordSetOut::from).collect(),
+        resource_record_sets: page.iter().map(|r| RecordSetOut::from(&**r)).collect(),
         is_truncated: next.is_some(),
         next_record_name: next.map(|r| names::display(&r.name)),
         next_record_type: next.map(|r| r.rtype.clone()),
         next_record_identifier: next.and_then(|r| r.set_identifier.clone()),
         max_items: max.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_keys_sort_as_route53_orders_names() {
+        let names = [
+            "example.com.",
+            "www.example.com.",
+            "a.www.example.com.",
+            "ab.example.com.",
+            "a.example.com.",
+            "b.example.com.",
+            "\u{0}.example.com.",
+            "\u{1}x.example.com.",
+            "example.org.",
+            "com.",
+            "*.example.com.",
+            "-.example.com.",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(label_key(a).cmp(&label_key(b)), names::cmp(a, b), "{a:?} vs {b:?}");
+            }
+        }
+    }
 }

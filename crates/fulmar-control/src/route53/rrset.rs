@@ -157,7 +157,7 @@ const TYPES: &[&str] = &[
 
 /// Check a request's record set and build the stored form (zone-independent checks).
 /// `index` is the 1-based position of its change, for constraint messages.
-pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) -> Result<RecordSet, AwsError> {
+pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: RecordSetIn) -> Result<RecordSet, AwsError> {
     let at = |member: &str| format!("changeBatch.changes.{index}.member.resourceRecordSet.{member}");
     if let Some(c) = names::unsupported_char(&r.name) {
         return Err(AwsError::new("InvalidChangeBatch", 400, names::unsupported_message(c)));
@@ -177,7 +177,7 @@ pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) 
             TYPES.join(", ")
         )));
     }
-    let what = change_ref(action, r, &r.name);
+    let what = || change_ref(action, &r, &r.name);
     if let Some(w) = r.weight {
         if !(0..=255).contains(&w) {
             let bound = if w < 0 {
@@ -201,18 +201,25 @@ pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) 
     }
     if r.traffic_policy_instance_id.is_some() || r.geo_proximity_location.is_some() {
         return Err(invalid(format!(
-            "Fulmar does not support traffic policies or geoproximity routing: {what}"
+            "Fulmar does not support traffic policies or geoproximity routing: {}",
+            what()
         )));
     }
-    let policy = policy(r, &what)?;
+    let policy = policy(&r, &what)?;
     match (&policy, &r.set_identifier) {
         (RoutingPolicy::Simple, Some(_)) => {
             return Err(invalid(format!(
-                "Invalid request: Missing field 'Weight', 'Region', 'Failover', 'GeoLocation', 'MultiValueAnswer' or 'CidrRoutingConfig' in {what}"
+                "Invalid request: Missing field 'Weight', 'Region', 'Failover', 'GeoLocation', 'MultiValueAnswer' or 'CidrRoutingConfig' in {}",
+                what()
             )))
         }
         (RoutingPolicy::Simple, None) => {}
-        (_, None) => return Err(invalid(format!("Invalid request: Missing field 'SetIdentifier' in {what}"))),
+        (_, None) => {
+            return Err(invalid(format!(
+                "Invalid request: Missing field 'SetIdentifier' in {}",
+                what()
+            )))
+        }
         (_, Some(id)) if id.is_empty() || id.len() > 128 => {
             return Err(invalid(format!(
                 "1 validation error detected: Value '{id}' at '{}' failed to satisfy constraint: Member must have length between 1 and 128",
@@ -233,41 +240,46 @@ pub(crate) fn build(zone_id: &str, action: &str, index: usize, r: &RecordSetIn) 
         (None, Some(_), Some(v)) if !v.is_empty() => None,
         (Some(_), _, _) => {
             return Err(invalid(format!(
-                "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in {what}"
+                "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found more than one in {}",
+                what()
             )))
         }
         (None, _, _) => {
             return Err(invalid(format!(
-                "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in {what}"
+                "Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in {}",
+                what()
             )))
         }
     };
-    let records: Vec<String> = values
-        .map(|v| v.iter().map(|x| x.value.clone()).collect())
-        .unwrap_or_default();
-    for value in &records {
-        check_value(&r.r#type, value)?;
+    let count = values.map_or(0, Vec::len);
+    for v in values.into_iter().flatten() {
+        check_value(&r.r#type, &v.value)?;
     }
-    if matches!(r.r#type.as_str(), "CNAME" | "SOA") && records.len() > 1 {
+    if matches!(r.r#type.as_str(), "CNAME" | "SOA") && count > 1 {
         return Err(batch(format!(
             "RRSet of type {} with DNS name {name} has more than one value.",
             r.r#type
         )));
     }
+    // Every check passed: the request's strings move into the stored form.
+    let records = r
+        .resource_records
+        .map(|v| v.into_iter().map(|x| x.value).collect())
+        .unwrap_or_default();
     Ok(RecordSet {
         zone_id: zone_id.to_string(),
         name,
-        rtype: r.r#type.clone(),
-        set_identifier: r.set_identifier.clone(),
+        rtype: r.r#type,
+        set_identifier: r.set_identifier,
         ttl: r.ttl.map(|t| t as u32),
         records,
         alias,
-        health_check_id: r.health_check_id.clone(),
+        health_check_id: r.health_check_id,
         policy,
     })
 }
 
-fn policy(r: &RecordSetIn, what: &str) -> Result<RoutingPolicy, AwsError> {
+fn policy(r: &RecordSetIn, what: &dyn Fn() -> String) -> Result<RoutingPolicy, AwsError> {
     let mut found = Vec::new();
     if let Some(w) = r.weight {
         found.push(RoutingPolicy::Weighted(w as u32));
@@ -290,17 +302,20 @@ fn policy(r: &RecordSetIn, what: &str) -> Result<RoutingPolicy, AwsError> {
     if let Some(g) = &r.geo_location {
         if g.continent_code.is_some() && g.country_code.is_some() {
             return Err(invalid(format!(
-                "Invalid request: GeoLocation cannot have both ContinentCode and CountryCode in {what}"
+                "Invalid request: GeoLocation cannot have both ContinentCode and CountryCode in {}",
+                what()
             )));
         }
         if g.subdivision_code.is_some() && g.country_code.is_none() {
             return Err(invalid(format!(
-                "Invalid request: GeoLocation SubdivisionCode requires CountryCode in {what}"
+                "Invalid request: GeoLocation SubdivisionCode requires CountryCode in {}",
+                what()
             )));
         }
         if g.continent_code.is_none() && g.country_code.is_none() {
             return Err(invalid(format!(
-                "Invalid request: GeoLocation needs ContinentCode or CountryCode in {what}"
+                "Invalid request: GeoLocation needs ContinentCode or CountryCode in {}",
+                what()
             )));
         }
         found.push(RoutingPolicy::Geolocation(GeoLocation {
@@ -322,7 +337,8 @@ fn policy(r: &RecordSetIn, what: &str) -> Result<RoutingPolicy, AwsError> {
         0 => Ok(RoutingPolicy::Simple),
         1 => Ok(found.remove(0)),
         _ => Err(invalid(format!(
-            "Invalid request: Expected at most one of [Weight, Region, Failover, GeoLocation, MultiValueAnswer, CidrRoutingConfig] but found more than one in {what}"
+            "Invalid request: Expected at most one of [Weight, Region, Failover, GeoLocation, MultiValueAnswer, CidrRoutingConfig] but found more than one in {}",
+                what()
         ))),
     }
 }

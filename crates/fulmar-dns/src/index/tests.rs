@@ -168,3 +168,56 @@ proptest! {
         }
     }
 }
+
+/// A zone big enough to be parsed on several threads compiles to the same index as the
+/// same record sets applied one by one.
+#[test]
+fn parallel_fill_equals_applying_one_by_one() {
+    let mut c = Config::default();
+    zone(&mut c, "Z1", "big.test.");
+    let n = PARALLEL_FILL + 1_000;
+    for i in 0..n {
+        let name = format!("h{i}.s{}.big.test.", i % 97);
+        let value = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        match i % 10 {
+            0 => {
+                put(
+                    &mut c,
+                    record("Z1", &name, "A", Some("a"), RoutingPolicy::Weighted(1), &value),
+                );
+                put(
+                    &mut c,
+                    record("Z1", &name, "A", Some("b"), RoutingPolicy::Weighted(3), "10.9.9.9"),
+                );
+            }
+            1 => put(&mut c, record("Z1", &name, "TXT", None, RoutingPolicy::Simple, "\"t\"")),
+            2 => put(
+                &mut c,
+                record("Z1", &name, "CNAME", None, RoutingPolicy::Simple, "target.example"),
+            ),
+            3 => put(
+                &mut c,
+                record("Z1", "elsewhere.example.", "A", None, RoutingPolicy::Simple, &value),
+            ),
+            _ => put(&mut c, record("Z1", &name, "A", None, RoutingPolicy::Simple, &value)),
+        }
+    }
+    put(
+        &mut c,
+        record(
+            "Z1",
+            "big.test.",
+            "SOA",
+            None,
+            RoutingPolicy::Simple,
+            "ns.big.test. h.big.test. 7 1 1 1 1",
+        ),
+    );
+    let parallel = ZoneIndex::build(&c);
+    // The same zone, but present (empty) in the previous index: patched one by one.
+    let mut empty = c.clone();
+    empty.record_sets = Default::default();
+    let one_by_one = ZoneIndex::update(&ZoneIndex::build(&empty), &c);
+    assert!(parallel.zone(0).node_count() > n / 2);
+    assert_eq!(dump(&parallel), dump(&one_by_one));
+}

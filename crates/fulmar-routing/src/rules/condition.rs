@@ -169,6 +169,11 @@ impl<'r, 'a> Prepared<'r, 'a> {
         }
     }
 
+    /// The request's host without its port, if it has one.
+    pub(crate) fn host(&self) -> Option<&'a str> {
+        self.host
+    }
+
     fn query_pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
         self.query.get_or_init(|| match self.view.query {
             Some(q) if !q.is_empty() => q

@@ -284,3 +284,62 @@ fn table_says_whether_it_reads_headers() {
     );
     assert!(with.reads_headers());
 }
+
+/// Many exact-host rules (indexed by host) interleaved with rules that every request
+/// tries: the first match by priority wins either way, hosts compare ASCII
+/// case-insensitively without their port, and a request without Host matches no
+/// host-header rule. Checked against evaluating the rules one by one.
+#[test]
+fn exact_host_rules_keep_priority_order() {
+    let mut rules = Vec::new();
+    for i in 1..=12u32 {
+        let conditions = match i % 4 {
+            0 => vec![path(&["/any/*"])], // ungated
+            1 => vec![host(&[&format!("svc{i}.example.com"), "shared.example.com"])],
+            2 => vec![host(&["*.wild.example.com"]), path(&["/w"])], // a wildcard: ungated
+            _ => vec![host(&[&format!("SVC{i}.Example.com")]), path(&["/p/*"])],
+        };
+        rules.push(rule(i * 10, conditions, &format!("{}", 200 + i)));
+    }
+    let table = RuleTable::new(&listener(), &rules);
+    assert!(table.hosts.is_some(), "enough exact-host rules to index");
+    let hosts = [
+        Some("svc1.example.com"),
+        Some("SVC1.EXAMPLE.COM:8080"),
+        Some("shared.example.com"),
+        Some("svc3.example.com"),
+        Some("svc7.example.com"),
+        Some("a.wild.example.com"),
+        Some("nobody.example.com"),
+        Some("svc11.example.com"),
+        None,
+    ];
+    let paths = ["/", "/any/x", "/p/1", "/w"];
+    for host in hosts {
+        for path in paths {
+            let mut r = req(&[]);
+            r.host = host;
+            r.path = path;
+            let got = table.evaluate(&r).priority;
+            let prepared = condition::Prepared::new(&r);
+            let want = table
+                .rules
+                .iter()
+                .find(|rule| rule.checks.iter().all(|c| c.check.matches(&prepared)))
+                .map(|rule| rule.priority);
+            assert_eq!(got, want, "host {host:?} path {path}");
+        }
+    }
+    let mut r = req(&[]);
+    r.host = Some("Shared.Example.com:80");
+    assert_eq!(table.evaluate(&r).priority, Some(10));
+    r.path = "/any/1";
+    assert_eq!(table.evaluate(&r).priority, Some(10));
+    r.host = Some("svc3.example.com");
+    r.path = "/any/1";
+    assert_eq!(table.evaluate(&r).priority, Some(40));
+    r.path = "/p/1";
+    assert_eq!(table.evaluate(&r).priority, Some(30));
+    r.host = None;
+    assert_eq!(table.evaluate(&r).priority, None);
+}
