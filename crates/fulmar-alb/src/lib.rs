@@ -135,6 +135,9 @@ impl DataPlane {
             let control = control.clone();
             async move {
                 while config.changed().await.is_ok() {
+                    // The API call that published this snapshot answers first: its task
+                    // was woken just after this one, and compiling can wait that long.
+                    tokio::task::yield_now().await;
                     let snapshot = config.borrow_and_update().clone();
                     let mut control = lock(&control);
                     if control.is_shut_down() {

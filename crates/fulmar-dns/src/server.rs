@@ -131,6 +131,8 @@ impl DnsServer {
                 // Snapshots published while one compiles are coalesced by the channel:
                 // `changed` then reports once and the latest is taken.
                 while config.changed().await.is_ok() {
+                    // Let the API call that published this snapshot answer first.
+                    tokio::task::yield_now().await;
                     let snapshot = config.borrow_and_update().clone();
                     let index = index.clone();
                     let started = std::time::Instant::now();

@@ -66,6 +66,8 @@ impl HealthChecker {
             let checkers = checkers.clone();
             async move {
                 while config.changed().await.is_ok() {
+                    // Let the API call that published this snapshot answer first.
+                    tokio::task::yield_now().await;
                     let snapshot = config.borrow_and_update().clone();
                     lock(&checkers).apply(&snapshot);
                 }

@@ -149,7 +149,13 @@ pub fn escape_into(out: &mut String, text: &str) {
     // is ASCII or the lead byte of U+FFFE/U+FFFF, so each slice ends on a char boundary.
     let bytes = text.as_bytes();
     let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
+    loop {
+        while i < bytes.len() && !ATTENTION[bytes[i] as usize] {
+            i += 1;
+        }
+        if i == bytes.len() {
+            break;
+        }
         let (replacement, len) = match bytes[i] {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
@@ -157,10 +163,9 @@ pub fn escape_into(out: &mut String, text: &str) {
             b'"' => ("&quot;", 1),
             b'\'' => ("&apos;", 1),
             b'\r' => ("&#13;", 1),
-            b'\t' | b'\n' => ("", 0),
-            0..=0x1f => ("\u{fffd}", 1),
             0xef if bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)) => ("\u{fffd}", 3),
-            _ => ("", 0),
+            0xef => ("", 0),
+            _ => ("\u{fffd}", 1), // the other control characters
         };
         if len == 0 {
             i += 1;
@@ -173,6 +178,24 @@ pub fn escape_into(out: &mut String, text: &str) {
     }
     out.push_str(&text[start..]);
 }
+
+/// The bytes [`escape_into`] looks at: XML's specials, control characters other than
+/// tab and newline, and 0xEF (which starts U+FFFE and U+FFFF).
+static ATTENTION: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\t' as usize && b != b'\n' as usize;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[0xef] = true;
+    t
+};
 
 /// A [`std::fmt::Write`] that escapes what is written into it as [`escape_into`]
 /// does: scalars are formatted straight into the document, without a String each.
