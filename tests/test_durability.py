@@ -53,12 +53,14 @@ def _writer(fulmar, vpc_id: str, wid: int, acked: list, stop: threading.Event):
         seq += 1
 
 
-def test_acknowledged_writes_survive_kill_9(fulmar, network):
+def _write_then_kill(fulmar, writer, args: tuple, writers: int) -> list:
+    """Run `writers` threads of `writer(fulmar, *args, wid, acked, stop)` for
+    RUN_SECONDS, kill -9 the server mid-stream, and return what they had acknowledged
+    (no write may have failed with an API error)."""
     acked: list = []
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_writer, args=(fulmar, network.vpc_id, w, acked, stop), daemon=True)
-        for w in range(WRITERS)
+        threading.Thread(target=writer, args=(fulmar, *args, w, acked, stop), daemon=True) for w in range(writers)
     ]
     for t in threads:
         t.start()
@@ -68,9 +70,13 @@ def test_acknowledged_writes_survive_kill_9(fulmar, network):
     stop.set()
     for t in threads:
         t.join(10)
-
     errors = [a for a in acked if a[0] == "error"]
     assert not errors, errors
+    return acked
+
+
+def test_acknowledged_writes_survive_kill_9(fulmar, network):
+    acked = _write_then_kill(fulmar, _writer, (network.vpc_id,), WRITERS)
     groups = {name: arn for kind, name, arn in acked if kind == "tg"}
     targets = {name: port for kind, name, port in acked if kind == "target"}
     assert len(groups) >= MIN_ACKED, f"only {len(groups)} writes acknowledged before the kill"
@@ -147,23 +153,7 @@ def _r53_writer(fulmar, zone_id: str, zone: str, wid: int, acked: list, stop: th
 def test_acknowledged_record_changes_survive_kill_9_whole(fulmar):
     zone = f"{uniq('crash')}.example.com."
     zone_id = fulmar.client("route53").create_hosted_zone(Name=zone, CallerReference=uniq("ref"))["HostedZone"]["Id"]
-    acked: list = []
-    stop = threading.Event()
-    threads = [
-        threading.Thread(target=_r53_writer, args=(fulmar, zone_id, zone, w, acked, stop), daemon=True)
-        for w in range(R53_WRITERS)
-    ]
-    for t in threads:
-        t.start()
-    time.sleep(RUN_SECONDS)
-    fulmar.proc.send_signal(signal.SIGKILL)  # mid-stream, no chance to flush anything
-    fulmar.proc.wait(5)
-    stop.set()
-    for t in threads:
-        t.join(10)
-
-    errors = [a for a in acked if a[0] == "error"]
-    assert not errors, errors
+    acked = _write_then_kill(fulmar, _r53_writer, (zone_id, zone), R53_WRITERS)
     batches = {(wid, seq) for kind, wid, seq in acked if kind == "batch"}
     assert len(batches) >= R53_MIN_ACKED, f"only {len(batches)} batches acknowledged before the kill"
 

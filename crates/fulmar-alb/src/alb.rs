@@ -113,6 +113,7 @@ impl ProxyPhases for Alb {
             desync: None,
             close_after: false,
             websocket: false,
+            xff: Default::default(),
         }
     }
 
@@ -292,7 +293,8 @@ impl ProxyPhases for Alb {
                 headers::strip_hop_by_hop(&mut head.headers);
             }
         }
-        headers::add_forwarded(&mut head.headers, ctx.client.ip(), ctx.listener_port);
+        let (mode, with_port) = ctx.xff;
+        headers::add_forwarded_as(&mut head.headers, ctx.client, ctx.listener_port, mode, with_port);
         headers::add_trace_id(&mut head.headers);
         if ctx.close_after && head.version == Version::HTTP_11 {
             // Never reuse the target connection that carried an ambiguous request.

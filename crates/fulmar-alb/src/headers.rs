@@ -61,19 +61,10 @@ pub(crate) fn forwarded_for_count(headers: &HeaderMap) -> usize {
 /// The X-Forwarded-For value the target gets in `append` mode with the client port
 /// on: the existing list, then `ip:port` (`[ipv6]:port`).
 pub(crate) fn forwarded_for_with_port(existing: &[HeaderValue], client: SocketAddr) -> HeaderValue {
-    let mut out = String::with_capacity(64);
-    for v in existing {
-        let Ok(v) = v.to_str() else { continue };
-        let v = v.trim();
-        if !v.is_empty() {
-            out.push_str(v);
-            out.push_str(", ");
-        }
-    }
     // `SocketAddr`'s own form: `1.2.3.4:5` and `[2001:db8::1]:5`.
-    out.push_str(&client.to_string());
+    let xff = join_forwarded(existing.iter(), client);
     // Invariant: the copies passed `to_str` (visible ASCII) and an address is ASCII.
-    HeaderValue::from_str(&out).expect("visible ASCII")
+    HeaderValue::from_str(&xff).expect("visible ASCII")
 }
 
 /// Whether ALB accepts `name` as a header name: `^[-A-Za-z0-9]+$`.
@@ -253,18 +244,23 @@ fn strip_connection_named(headers: &mut HeaderMap) {
 /// X-Forwarded-For in `append` mode: `<existing>, <client>` (every copy of the header
 /// joined in order), or just the client when the request had none.
 pub(crate) fn forwarded_for(headers: &HeaderMap, client: IpAddr) -> String {
-    let existing: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
+    join_forwarded(headers.get_all(&X_FORWARDED_FOR).iter(), client)
+}
+
+/// The non-empty copies of X-Forwarded-For, in order, then `client`, joined by `, `.
+fn join_forwarded<'a>(copies: impl Iterator<Item = &'a HeaderValue>, client: impl std::fmt::Display) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(64);
+    for v in copies
         .filter_map(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .collect();
-    if existing.is_empty() {
-        client.to_string()
-    } else {
-        format!("{}, {client}", existing.join(", "))
+    {
+        out.push_str(v);
+        out.push_str(", ");
     }
+    let _ = write!(out, "{client}");
+    out
 }
 
 /// `ip` as text in `buf` (IPv4 by hand: `Display` costs ten times as much).
@@ -299,7 +295,27 @@ pub(crate) fn ip_text(ip: IpAddr, buf: &mut [u8; 64]) -> &[u8] {
     &buf[..len]
 }
 
-/// Add the X-Forwarded-* headers of an HTTP listener on `port`.
+/// Add the X-Forwarded-* headers of an HTTP listener on `port`, X-Forwarded-For as
+/// the load balancer's `routing.http.xff_header_processing.mode` and
+/// `xff_client_port.enabled` say: appended (with the client's port, if asked),
+/// the client's copies passed on untouched, or removed.
+pub(crate) fn add_forwarded_as(headers: &mut HeaderMap, client: SocketAddr, port: u16, mode: XffMode, with_port: bool) {
+    match (mode, with_port) {
+        (XffMode::Append, false) => return add_forwarded(headers, client.ip(), port),
+        (XffMode::Append, true) => {
+            let existing: Vec<HeaderValue> = headers.get_all(&X_FORWARDED_FOR).iter().cloned().collect();
+            headers.insert(X_FORWARDED_FOR, forwarded_for_with_port(&existing, client));
+        }
+        (XffMode::Preserve, _) => {}
+        (XffMode::Remove, _) => {
+            headers.remove(&X_FORWARDED_FOR);
+        }
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+}
+
+/// Add the X-Forwarded-* headers of an HTTP listener on `port` (`append` mode).
 pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, port: u16) {
     if !headers.contains_key(&X_FORWARDED_FOR) {
         // The common case: the client is the first hop.

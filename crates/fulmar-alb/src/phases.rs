@@ -106,6 +106,8 @@ pub(crate) struct RequestContext {
     pub close_after: bool,
     /// The request asks for a WebSocket upgrade (set by [`handle`]).
     pub websocket: bool,
+    /// The listener's X-Forwarded-For processing mode and client-port switch.
+    pub xff: (XffMode, bool),
 }
 
 /// The phases of one request through an ALB listener. Each runs at most once, in the
@@ -232,37 +234,8 @@ async fn proxy<P: ProxyPhases>(
             head.headers.insert(HOST, host);
         }
     }
-    // Anything but plain `append`: the client's copies are set aside before the
-    // forwarded headers are added, and settled after.
-    let client_xff: Option<Vec<HeaderValue>> = if http.xff_mode == XffMode::Append && !http.xff_client_port {
-        None
-    } else {
-        Some(match head.headers.entry(headers::X_FORWARDED_FOR) {
-            http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect(),
-            http::header::Entry::Vacant(_) => Vec::new(),
-        })
-    };
+    ctx.xff = (http.xff_mode, http.xff_client_port);
     p.upstream_request(&mut head, ctx);
-    if let Some(client_xff) = client_xff {
-        let h = &mut head.headers;
-        match http.xff_mode {
-            XffMode::Remove => {
-                h.remove(headers::X_FORWARDED_FOR);
-            }
-            XffMode::Preserve => {
-                h.remove(headers::X_FORWARDED_FOR);
-                for v in client_xff {
-                    h.append(headers::X_FORWARDED_FOR, v);
-                }
-            }
-            XffMode::Append => {
-                h.insert(
-                    headers::X_FORWARDED_FOR,
-                    headers::forwarded_for_with_port(&client_xff, ctx.client),
-                );
-            }
-        }
-    }
     if let Some(e) = exchange.as_deref_mut() {
         e.dispatched(&head);
     }

@@ -211,24 +211,35 @@ impl Control {
 
     /// Run one verified API call for `service` in `region` and render the answer.
     pub fn handle(&self, service: Service, region: &str, body: &[u8]) -> Reply {
+        match QueryRequest::parse(body) {
+            Ok(req) => self.handle_request(service, region, req),
+            Err(err) => query_reply(service, &fulmar_aws::xml::request_id(), Err(err)),
+        }
+    }
+
+    /// [`Control::handle`] for a call already parsed (by [`Control::handle_read`]).
+    pub fn handle_request(&self, service: Service, region: &str, req: QueryRequest) -> Reply {
         let request_id = fulmar_aws::xml::request_id();
-        let result = QueryRequest::parse(body).and_then(|req| self.run_query(service, region, &req, &request_id));
+        let result = self.run_query(service, region, &req, &request_id);
         query_reply(service, &request_id, result)
     }
 
     /// Answer a call that only reads (`Describe*`, `List*`, `Get*`) from the last
     /// published configuration, without the writers' lock: it never waits for a write
-    /// (or its fsync). `None` when the call is not a read, or would change something
-    /// after all (the first call in a region creates the region's default VPC): answer
-    /// it with [`Control::handle`].
-    pub fn handle_read(&self, service: Service, region: &str, body: &[u8]) -> Option<Reply> {
+    /// (or its fsync). `Err` gives back the parsed call when it is not a read, or would
+    /// change something after all (the first call in a region creates the region's
+    /// default VPC): answer it with [`Control::handle_request`].
+    pub fn handle_read(&self, service: Service, region: &str, body: &[u8]) -> Result<Reply, QueryRequest> {
         let request_id = fulmar_aws::xml::request_id();
         let result = match QueryRequest::parse(body) {
-            Ok(req) if !is_read(&req.action) => return None,
-            Ok(req) => self.read(region, |txn| dispatch_query(service, txn, &req, &request_id))?,
+            Ok(req) if !is_read(&req.action) => return Err(req),
+            Ok(req) => match self.read(region, |txn| dispatch_query(service, txn, &req, &request_id)) {
+                Some(result) => result,
+                None => return Err(req),
+            },
             Err(err) => Err(err),
         };
-        Some(query_reply(service, &request_id, result))
+        Ok(query_reply(service, &request_id, result))
     }
 
     /// Run one verified rest-xml call (Route 53): routed by `method` and `path`,

@@ -193,8 +193,8 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
             body
         };
         match control.handle_read(service, &region, &params) {
-            Some(reply) => Ok(reply),
-            None => tokio::task::spawn_blocking(move || control.handle(service, &region, &params)).await,
+            Ok(reply) => Ok(reply),
+            Err(req) => tokio::task::spawn_blocking(move || control.handle_request(service, &region, req)).await,
         }
     };
     Ok(match answer {
