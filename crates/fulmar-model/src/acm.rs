@@ -34,9 +34,14 @@ pub struct Certificate {
     pub issued_ms: Option<i64>,
     pub not_before_ms: Option<i64>,
     pub not_after_ms: Option<i64>,
-    /// The PEM body of an imported certificate and its chain (the private key is never kept).
+    /// The PEM body of the certificate and its chain: an imported certificate's as given,
+    /// an issued one's as Fulmar's certificate authority signed it.
     pub certificate_pem: Option<String>,
     pub chain_pem: Option<String>,
+    /// The PEM private key (PKCS#8 or the form it was imported in). Kept only so that the
+    /// load balancer can terminate TLS with the certificate; no API ever returns it.
+    #[serde(default)]
+    pub private_key_pem: Option<String>,
     /// `ENABLED` or `DISABLED`.
     pub transparency_logging: String,
     pub tags: Vec<Tag>,

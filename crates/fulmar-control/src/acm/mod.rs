@@ -437,6 +437,7 @@ fn request(txn: &mut Txn, input: RequestInput) -> Result<ArnOut, AwsError> {
         not_after_ms: None,
         certificate_pem: None,
         chain_pem: None,
+        private_key_pem: None,
         transparency_logging: transparency(input.options.as_ref())?,
         tags,
     };
@@ -561,6 +562,7 @@ fn import(txn: &mut Txn, input: ImportInput) -> Result<ArnOut, AwsError> {
         not_after_ms: Some(parsed.not_after_ms),
         certificate_pem: Some(body.trim().to_string() + "\n"),
         chain_pem: chain.map(|c| c.trim().to_string() + "\n"),
+        private_key_pem: None,
         transparency_logging: "ENABLED".into(),
         tags,
     };
