@@ -8,7 +8,8 @@
 //! DNS: when a public Route 53 hosted zone of the account holds that CNAME, the
 //! certificate becomes `ISSUED` (checked on every ACM call and when a listener names
 //! it). An imported certificate is `ISSUED` (or `EXPIRED`) at once; its body and chain
-//! are kept for GetCertificate, its private key never is. Certificates are regional;
+//! are kept for GetCertificate, its private key only for the load balancer's TLS (no
+//! call returns it). Certificates are regional;
 //! an HTTPS or TLS listener accepts only an `ISSUED` certificate of its own region.
 
 mod x509;
@@ -562,7 +563,7 @@ fn import(txn: &mut Txn, input: ImportInput) -> Result<ArnOut, AwsError> {
         not_after_ms: Some(parsed.not_after_ms),
         certificate_pem: Some(body.trim().to_string() + "\n"),
         chain_pem: chain.map(|c| c.trim().to_string() + "\n"),
-        private_key_pem: None,
+        private_key_pem: Some(key.trim().to_string() + "\n"),
         transparency_logging: "ENABLED".into(),
         tags,
     };
