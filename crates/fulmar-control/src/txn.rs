@@ -17,6 +17,10 @@ pub struct Txn<'a> {
     pub region: String,
     pub settings: &'a Settings,
     pub health: Option<Arc<dyn HealthView>>,
+    /// Set for a read answered off the last published configuration, whose changes are
+    /// thrown away (the call is then rerun as a write): an operation may only mark what
+    /// it would change and skip costly work (ACM key generation).
+    pub read_only: bool,
 }
 
 impl<'a> Txn<'a> {
@@ -27,6 +31,7 @@ impl<'a> Txn<'a> {
             region: region.to_string(),
             settings,
             health,
+            read_only: false,
         }
     }
 

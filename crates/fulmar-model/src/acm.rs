@@ -45,6 +45,40 @@ pub struct Certificate {
     /// `ENABLED` or `DISABLED`.
     pub transparency_logging: String,
     pub tags: Vec<Tag>,
+    /// Managed renewal of an Amazon-issued certificate (`PENDING_AUTO_RENEWAL`,
+    /// `SUCCESS`, `FAILED`); `None` until its renewal window opens.
+    #[serde(default)]
+    pub renewal_status: Option<String>,
+    /// When the renewal status last changed.
+    #[serde(default)]
+    pub renewal_updated_ms: Option<i64>,
+}
+
+/// Fulmar's certificate authority, which signs the certificates ACM issues: a
+/// self-signed root and, under it, one intermediate per leaf key algorithm (as Amazon
+/// signs RSA leaves with an RSA intermediate and ECDSA leaves with an ECDSA one). One
+/// per store, created on first need; users trust its root (`GET /_fulmar/ca.pem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateAuthority {
+    /// `fulmar`: the one authority of the store.
+    pub id: String,
+    pub root: CaCertificate,
+    /// The intermediates, oldest first; leaves are signed by the newest of their family.
+    pub intermediates: Vec<CaCertificate>,
+}
+
+/// One certificate of the authority, with its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaCertificate {
+    /// `ROOT`, or the key algorithm of the leaves an intermediate signs (`RSA_2048`,
+    /// `EC_prime256v1`, `EC_secp384r1`).
+    pub family: String,
+    /// The subject's common name (`Fulmar RSA 2048 M01`).
+    pub common_name: String,
+    pub not_after_ms: i64,
+    pub certificate_pem: String,
+    /// PKCS#8 PEM. Never leaves the store.
+    pub private_key_pem: String,
 }
 
 /// The DNS record that proves control of one name of a requested certificate.

@@ -86,6 +86,8 @@ pub struct Config {
     pub certificates: ResourceMap<acm::Certificate>,
     /// EC2 managed prefix lists (`pl-...`).
     pub prefix_lists: ResourceMap<acm::ManagedPrefixList>,
+    /// Fulmar's certificate authority for ACM (at most one, id `fulmar`).
+    pub certificate_authorities: ResourceMap<acm::CertificateAuthority>,
 }
 
 /// The kinds of stored document; the store key of a resource is `<kind>/<id>`.
@@ -118,10 +120,11 @@ pub enum Kind {
     LogGroup,
     Certificate,
     PrefixList,
+    CertificateAuthority,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 27] = [
+    pub const ALL: [Kind; 28] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -149,6 +152,7 @@ impl Kind {
         Kind::LogGroup,
         Kind::Certificate,
         Kind::PrefixList,
+        Kind::CertificateAuthority,
     ];
 
     /// The key prefix of this kind in the store.
@@ -181,6 +185,7 @@ impl Kind {
             Kind::LogGroup => "logs/group/",
             Kind::Certificate => "acm/certificate/",
             Kind::PrefixList => "ec2/pl/",
+            Kind::CertificateAuthority => "acm/ca/",
         }
     }
 
@@ -338,6 +343,10 @@ impl Config {
                 let v: acm::ManagedPrefixList = serde_json::from_slice(json)?;
                 self.prefix_lists.insert(v.id.clone(), Arc::new(v));
             }
+            Kind::CertificateAuthority => {
+                let v: acm::CertificateAuthority = serde_json::from_slice(json)?;
+                self.certificate_authorities.insert(v.id.clone(), Arc::new(v));
+            }
         }
         Ok(())
     }
@@ -376,6 +385,7 @@ impl Config {
             Kind::LogGroup => self.log_groups.get(id).map(|v| enc(&**v)),
             Kind::Certificate => self.certificates.get(id).map(|v| enc(&**v)),
             Kind::PrefixList => self.prefix_lists.get(id).map(|v| enc(&**v)),
+            Kind::CertificateAuthority => self.certificate_authorities.get(id).map(|v| enc(&**v)),
         }
     }
 

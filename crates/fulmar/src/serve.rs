@@ -129,6 +129,16 @@ async fn serve_with(
         .with_context(|| format!("binding the API address {}", args.api_addr))?;
     tracing::info!(api = %args.api_addr, dns = %args.dns_addr, data_dir = %args.data_dir.display(), pool = %args.lb_address_pool, "fulmar is ready");
     let api = tokio::spawn(crate::api::serve(listener, control.clone(), data_plane.clone()));
+    // ACM managed renewal: certificates only a listener uses are renewed in time too.
+    let renewing = control.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let control = renewing.clone();
+            let _ = tokio::task::spawn_blocking(move || control.renew_certificates()).await;
+        }
+    });
     // Start-up's transient allocations (the store's first pages, parsing) are freed by
     // now, or soon after a store being created is ready: give their memory back.
     tokio::task::spawn_blocking(move || {

@@ -6,12 +6,22 @@
 //! A requested certificate waits in `PENDING_VALIDATION` with one CNAME per name
 //! (`_<hash>.<domain>.` → `_<hash>.<token>.acm-validations.aws.`). Fulmar is its own
 //! DNS: when a public Route 53 hosted zone of the account holds that CNAME, the
-//! certificate becomes `ISSUED` (checked on every ACM call and when a listener names
-//! it). An imported certificate is `ISSUED` (or `EXPIRED`) at once; its body and chain
-//! are kept for GetCertificate, its private key only for the load balancer's TLS (no
-//! call returns it). Certificates are regional;
+//! certificate becomes `ISSUED` (checked on every ACM call, when a listener names it,
+//! and hourly by [`Control::renew_certificates`]). Issuing signs a real certificate:
+//! a new key of the requested algorithm and a leaf for every name, under Fulmar's
+//! certificate authority (`ca.rs`, one per store, its root served at
+//! `GET /_fulmar/ca.pem`). Within 60 days of its expiry an issued certificate that is
+//! in use and whose validation records are still published is re-signed in place (new
+//! key and serial, same ARN: managed renewal).
+//!
+//! An imported certificate is `ISSUED` (or `EXPIRED`) at once; its body and chain
+//! are kept for GetCertificate. Private keys are kept only for the load balancer's TLS:
+//! no call returns one. Certificates are regional;
 //! an HTTPS or TLS listener accepts only an `ISSUED` certificate of its own region.
 
+mod ca;
+#[cfg(test)]
+mod tests;
 mod x509;
 
 use std::sync::Arc;
@@ -25,7 +35,7 @@ use fulmar_model::acm::{Certificate, DomainValidation};
 use fulmar_model::{Config, Kind, Tag};
 
 use crate::awsjson::{self, epoch, validation};
-use crate::{ids, Txn};
+use crate::{ids, Control, Txn};
 
 /// The `X-Amz-Target` prefix of every ACM operation.
 pub(crate) const TARGET_PREFIX: &str = "CertificateManager.";
@@ -51,6 +61,7 @@ pub(crate) fn dispatch(txn: &mut Txn, operation: &str, body: &[u8]) -> Result<St
         "DescribeCertificate" => op!(describe),
         "ListCertificates" => op!(list),
         "GetCertificate" => op!(get),
+        "ExportCertificate" => op!(export),
         "DeleteCertificate" => op!(delete),
         "AddTagsToCertificate" => op!(add_tags),
         "RemoveTagsFromCertificate" => op!(remove_tags),
@@ -99,7 +110,7 @@ fn certificate(txn: &mut Txn, arn: &str) -> Result<Arc<Certificate>, AwsError> {
     if !txn.owns_arn(arn) {
         return Err(not_found(arn));
     }
-    refresh(txn, arn);
+    refresh(txn, arn)?;
     txn.config.certificates.get(arn).cloned().ok_or_else(|| not_found(arn))
 }
 
@@ -124,31 +135,207 @@ fn dns_validated(config: &Config, cert: &Certificate) -> bool {
         })
 }
 
-/// Issue a pending DNS-validated certificate whose records are now published.
-fn refresh(txn: &mut Txn, arn: &str) {
-    let Some(cert) = txn.config.certificates.get(arn).cloned() else {
-        return;
-    };
-    if cert.status != "PENDING_VALIDATION" || !dns_validated(&txn.config, &cert) {
-        return;
+/// How long before `NotAfter` managed renewal starts (ACM: 60 days).
+const RENEWAL_WINDOW_MS: i64 = 60 * 86_400_000;
+
+/// What a certificate needs now.
+#[derive(Debug, PartialEq)]
+enum Due {
+    /// Its validation records are published: sign it (also an `ISSUED` certificate
+    /// from before Fulmar signed them, which has no body).
+    Issue,
+    /// In the renewal window, in use, its records still published: sign it again.
+    Renew,
+    /// In the renewal window but its records are gone: renewal waits for them.
+    AwaitRenewal,
+    /// Past `NotAfter` without renewal.
+    Expire,
+}
+
+fn due(config: &Config, cert: &Certificate, now: i64) -> Option<Due> {
+    if cert.cert_type != "AMAZON_ISSUED" {
+        return None;
     }
+    match cert.status.as_str() {
+        "PENDING_VALIDATION" => dns_validated(config, cert).then_some(Due::Issue),
+        "ISSUED" if cert.certificate_pem.is_none() => Some(Due::Issue),
+        "ISSUED" => {
+            let not_after = cert.not_after_ms?;
+            if now >= not_after {
+                Some(Due::Expire)
+            } else if now >= not_after - RENEWAL_WINDOW_MS && !in_use_by(config, &cert.arn).is_empty() {
+                if dns_validated(config, cert) {
+                    Some(Due::Renew)
+                } else {
+                    (cert.renewal_status.as_deref() != Some("PENDING_AUTO_RENEWAL")).then_some(Due::AwaitRenewal)
+                }
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Bring a certificate up to date: issue it once validated, renew it in its renewal
+/// window, expire it after. Signing (an RSA key takes a while) is left to the write
+/// that reruns a read which found something due.
+fn refresh(txn: &mut Txn, arn: &str) -> Result<(), AwsError> {
+    let Some(cert) = txn.config.certificates.get(arn).cloned() else {
+        return Ok(());
+    };
     let now = ids::now_ms();
-    let mut issued = (*cert).clone();
-    issued.status = "ISSUED".into();
-    issued.issued_ms = Some(now);
-    issued.not_before_ms = Some(now);
-    // Amazon-issued certificates are valid for 395 days.
-    issued.not_after_ms = Some(now + 395 * 86_400_000);
-    issued.serial = Some(
-        ids::hex(32)
-            .as_bytes()
-            .chunks(2)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect::<Vec<_>>()
-            .join(":"),
-    );
-    issued.issuer = Some("Amazon".into());
-    save(txn, issued);
+    let Some(due) = due(&txn.config, &cert, now) else {
+        return Ok(());
+    };
+    if txn.read_only {
+        txn.touch(Kind::Certificate, arn);
+        return Ok(());
+    }
+    let mut next = (*cert).clone();
+    match due {
+        Due::Issue | Due::Renew => {
+            sign(txn, &mut next, now)?;
+            next.status = "ISSUED".into();
+            if due == Due::Renew {
+                next.renewal_status = Some("SUCCESS".into());
+                next.renewal_updated_ms = Some(now);
+            }
+        }
+        Due::AwaitRenewal => {
+            next.renewal_status = Some("PENDING_AUTO_RENEWAL".into());
+            next.renewal_updated_ms = Some(now);
+        }
+        Due::Expire => {
+            next.status = "EXPIRED".into();
+            if next.renewal_status.is_some() {
+                next.renewal_status = Some("FAILED".into());
+                next.renewal_updated_ms = Some(now);
+            }
+        }
+    }
+    save(txn, next);
+    Ok(())
+}
+
+/// Sign `cert` anew under Fulmar's certificate authority (created or completed as
+/// needed): a new key of its key algorithm, a leaf naming all its names. What
+/// DescribeCertificate reports is read back from the signed certificate.
+fn sign(txn: &mut Txn, cert: &mut Certificate, now: i64) -> Result<(), AwsError> {
+    let failed = |e: String| {
+        tracing::error!(certificate = %cert.arn, error = %e, "signing an ACM certificate failed");
+        AwsError::new(
+            "InternalFailure",
+            500,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    };
+    let authority = authority(txn, Some(&cert.key_algorithm), now).map_err(failed)?;
+    let leaf = ca::issue(&authority, &cert.subject_alternative_names, &cert.key_algorithm, now).map_err(failed)?;
+    let parsed = x509::parse(&leaf.certificate_pem).map_err(failed)?;
+    if parsed.key_algorithm != cert.key_algorithm {
+        return Err(failed(format!(
+            "signed a {} key for a {} certificate",
+            parsed.key_algorithm, cert.key_algorithm
+        )));
+    }
+    cert.serial = Some(parsed.serial);
+    cert.subject = Some(parsed.subject);
+    cert.issuer = Some(ca::ORGANIZATION.into());
+    cert.signature_algorithm = Some(parsed.signature_algorithm);
+    cert.issued_ms = Some(now);
+    cert.not_before_ms = Some(parsed.not_before_ms);
+    cert.not_after_ms = Some(parsed.not_after_ms);
+    cert.certificate_pem = Some(leaf.certificate_pem);
+    cert.chain_pem = Some(leaf.chain_pem);
+    cert.private_key_pem = Some(leaf.private_key_pem);
+    Ok(())
+}
+
+/// The store's certificate authority, able to sign `key_algorithm` leaves now;
+/// created or completed (and saved) when it is not.
+fn authority(
+    txn: &mut Txn,
+    key_algorithm: Option<&str>,
+    now: i64,
+) -> Result<Arc<fulmar_model::acm::CertificateAuthority>, String> {
+    let current = txn.config.certificate_authorities.get(ca::CA_ID).cloned();
+    match ca::ensure(current.as_deref(), key_algorithm, now)? {
+        Some(fresh) => {
+            let fresh = Arc::new(fresh);
+            txn.touch(Kind::CertificateAuthority, ca::CA_ID);
+            txn.config
+                .certificate_authorities
+                .insert(ca::CA_ID.into(), fresh.clone());
+            Ok(fresh)
+        }
+        None => current.ok_or_else(|| "no certificate authority".to_string()),
+    }
+}
+
+impl Control {
+    /// The PEM root certificate of Fulmar's certificate authority, which signs every
+    /// certificate ACM issues (`GET /_fulmar/ca.pem`); created on first need.
+    pub fn certificate_authority_pem(&self) -> Result<String, AwsError> {
+        if let Some(ca) = self.publish.borrow().certificate_authorities.get(ca::CA_ID) {
+            return Ok(ca.root.certificate_pem.clone());
+        }
+        // Not `run`: that would also create the default VPC of whatever region it is given.
+        let mut current = self.lock();
+        let mut txn = Txn::new(current.clone(), "us-east-1", &self.settings, None);
+        let root = authority(&mut txn, None, ids::now_ms())
+            .map_err(|e| AwsError::new("InternalFailure", 500, e))?
+            .root
+            .certificate_pem
+            .clone();
+        let (config, dirty) = txn.finish();
+        if dirty.is_empty() {
+            return Ok(root);
+        }
+        let ops: Vec<fulmar_store::Op> = dirty
+            .into_iter()
+            .filter_map(|(kind, id)| {
+                Some(fulmar_store::Op::Put {
+                    key: kind.key(&id),
+                    value: config.document(kind, &id)?,
+                })
+            })
+            .collect();
+        self.store
+            .commit(&ops)
+            .map_err(|e| AwsError::new("InternalFailure", 500, e.to_string()))?;
+        *current = config.clone();
+        self.publish.send_replace(Arc::new(config));
+        Ok(root)
+    }
+
+    /// Issue, renew and expire the ACM certificates that are due (what an ACM call on
+    /// each would do), so that a certificate only a listener uses is renewed in time.
+    /// The number of certificates changed.
+    pub fn renew_certificates(&self) -> usize {
+        let now = ids::now_ms();
+        let config = Config::clone(&self.publish.borrow());
+        let mut by_region: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for c in config.certificates.values() {
+            if due(&config, c, now).is_some() {
+                by_region.entry(c.region.clone()).or_default().push(c.arn.clone());
+            }
+        }
+        let mut changed = 0;
+        for (region, arns) in by_region {
+            let result = self.run(&region, |txn| {
+                for arn in &arns {
+                    refresh(txn, arn)?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => changed += arns.len(),
+                Err(e) => tracing::warn!(region, error = %e.message, "ACM renewal sweep failed"),
+            }
+        }
+        changed
+    }
 }
 
 /// What an HTTPS or TLS listener may use: an `ISSUED` ACM certificate of the calling
@@ -160,7 +347,7 @@ pub(crate) fn check_usable(txn: &mut Txn, arn: &str) -> Result<(), AwsError> {
     if !txn.owns_arn(arn) || !arn.starts_with("arn:aws:acm:") {
         return Err(not_found());
     }
-    refresh(txn, arn);
+    refresh(txn, arn)?;
     match txn.config.certificates.get(arn) {
         Some(c) if c.status == "ISSUED" => Ok(()),
         _ => Err(not_found()),
@@ -307,6 +494,8 @@ struct RequestInput {
 #[serde(rename_all = "PascalCase")]
 struct OptionsIo {
     certificate_transparency_logging_preference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    export: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -322,6 +511,23 @@ fn request(txn: &mut Txn, input: RequestInput) -> Result<ArnOut, AwsError> {
         return Err(validation_error(format!(
             "The domain name '{domain}' is longer than 64 characters; put it in SubjectAlternativeNames and use a shorter DomainName."
         )));
+    }
+    match input.options.as_ref().and_then(|o| o.export.as_deref()) {
+        None | Some("DISABLED") => {}
+        Some("ENABLED") => {
+            return Err(AwsError::new(
+                "InvalidParameterException",
+                400,
+                "Exportable public certificates (Options.Export ENABLED) are not supported by Fulmar: no call returns a certificate's private key.",
+            ))
+        }
+        Some(e) => {
+            return Err(validation_error(validation(
+                e,
+                "options.export",
+                "Member must satisfy enum value set: [ENABLED, DISABLED]",
+            )))
+        }
     }
     if input.certificate_authority_arn.is_some() {
         return Err(AwsError::new(
@@ -416,6 +622,12 @@ fn request(txn: &mut Txn, input: RequestInput) -> Result<ArnOut, AwsError> {
             })
             .collect()
     };
+    // What Fulmar's authority will sign it with (an intermediate of the key's family).
+    let signature_algorithm = match key_algorithm.as_str() {
+        "EC_prime256v1" => "SHA256WITHECDSA",
+        "EC_secp384r1" => "SHA384WITHECDSA",
+        _ => "SHA256WITHRSA",
+    };
     let cert = Certificate {
         arn: new_arn(txn),
         region: txn.region.clone(),
@@ -427,7 +639,7 @@ fn request(txn: &mut Txn, input: RequestInput) -> Result<ArnOut, AwsError> {
         validations,
         idempotency_token: input.idempotency_token,
         key_algorithm,
-        signature_algorithm: Some("SHA256WITHRSA".into()),
+        signature_algorithm: Some(signature_algorithm.into()),
         serial: None,
         subject: Some(format!("CN={}", domain.to_ascii_lowercase())),
         issuer: None,
@@ -441,6 +653,8 @@ fn request(txn: &mut Txn, input: RequestInput) -> Result<ArnOut, AwsError> {
         private_key_pem: None,
         transparency_logging: transparency(input.options.as_ref())?,
         tags,
+        renewal_status: None,
+        renewal_updated_ms: None,
     };
     let arn = cert.arn.clone();
     save(txn, cert);
@@ -566,6 +780,8 @@ fn import(txn: &mut Txn, input: ImportInput) -> Result<ArnOut, AwsError> {
         private_key_pem: Some(key.trim().to_string() + "\n"),
         transparency_logging: "ENABLED".into(),
         tags,
+        renewal_status: None,
+        renewal_updated_ms: None,
     };
     save(txn, cert);
     Ok(ArnOut { certificate_arn: arn })
@@ -624,9 +840,27 @@ struct Detail {
     #[serde(rename = "Type")]
     cert_type: String,
     key_usages: Vec<NameOut>,
-    extended_key_usages: Vec<NameOut>,
+    extended_key_usages: Vec<EkuOut>,
     renewal_eligibility: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renewal_summary: Option<RenewalOut>,
     options: OptionsIo,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EkuOut {
+    name: String,
+    #[serde(rename = "OID")]
+    oid: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RenewalOut {
+    renewal_status: String,
+    domain_validation_options: Vec<ValidationOut>,
+    updated_at: f64,
 }
 
 #[derive(Serialize)]
@@ -665,10 +899,9 @@ fn validation_status(cert: &Certificate) -> &'static str {
     }
 }
 
-fn detail(config: &Config, cert: &Certificate) -> Detail {
+fn validations_out(cert: &Certificate, status: &str) -> Vec<ValidationOut> {
     let method = cert.validation_method.clone().unwrap_or_default();
-    let validations = cert
-        .validations
+    cert.validations
         .iter()
         .map(|v| ValidationOut {
             domain_name: v.domain_name.clone(),
@@ -679,7 +912,7 @@ fn detail(config: &Config, cert: &Certificate) -> Detail {
                     .collect()
             }),
             validation_domain: v.validation_domain.clone(),
-            validation_status: validation_status(cert).into(),
+            validation_status: status.into(),
             resource_record: (method == "DNS").then(|| RecordOut {
                 name: v.record_name.clone(),
                 kind: "CNAME".into(),
@@ -687,8 +920,51 @@ fn detail(config: &Config, cert: &Certificate) -> Detail {
             }),
             validation_method: method.clone(),
         })
-        .collect();
-    let issued = cert.status == "ISSUED" || cert.cert_type == "IMPORTED";
+        .collect()
+}
+
+/// The key usages of a certificate that has a body: what Fulmar signs into an issued
+/// one (an ECDSA key does not encipher keys); imported ones report both.
+fn key_usages(cert: &Certificate) -> Vec<&'static str> {
+    if cert.status != "ISSUED" && cert.cert_type != "IMPORTED" {
+        Vec::new()
+    } else if cert.cert_type == "AMAZON_ISSUED" && cert.key_algorithm.starts_with("EC") {
+        vec!["DIGITAL_SIGNATURE"]
+    } else {
+        vec!["DIGITAL_SIGNATURE", "KEY_ENCIPHERMENT"]
+    }
+}
+
+/// The extended key usages Fulmar signs into an issued certificate (server
+/// authentication only, as public certificates now carry).
+fn extended_key_usages(cert: &Certificate) -> Vec<EkuOut> {
+    if cert.cert_type == "AMAZON_ISSUED" && cert.certificate_pem.is_some() {
+        vec![EkuOut {
+            name: "TLS_WEB_SERVER_AUTHENTICATION".into(),
+            oid: "1.3.6.1.5.5.7.3.1".into(),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+fn detail(config: &Config, cert: &Certificate) -> Detail {
+    let validations = validations_out(cert, validation_status(cert));
+    let renewal_summary = match (&cert.renewal_status, cert.renewal_updated_ms) {
+        (Some(status), Some(updated)) => Some(RenewalOut {
+            renewal_status: status.clone(),
+            domain_validation_options: validations_out(
+                cert,
+                match status.as_str() {
+                    "SUCCESS" => "SUCCESS",
+                    "FAILED" => "FAILED",
+                    _ => "PENDING_VALIDATION",
+                },
+            ),
+            updated_at: epoch(updated),
+        }),
+        _ => None,
+    };
     Detail {
         certificate_arn: cert.arn.clone(),
         domain_name: cert.domain_name.clone(),
@@ -708,26 +984,20 @@ fn detail(config: &Config, cert: &Certificate) -> Detail {
         signature_algorithm: cert.signature_algorithm.clone(),
         in_use_by: in_use_by(config, &cert.arn),
         cert_type: cert.cert_type.clone(),
-        key_usages: if issued {
-            vec![
-                NameOut {
-                    name: "DIGITAL_SIGNATURE".into(),
-                },
-                NameOut {
-                    name: "KEY_ENCIPHERMENT".into(),
-                },
-            ]
-        } else {
-            Vec::new()
-        },
-        extended_key_usages: Vec::new(),
+        key_usages: key_usages(cert)
+            .into_iter()
+            .map(|name| NameOut { name: name.into() })
+            .collect(),
+        extended_key_usages: extended_key_usages(cert),
         renewal_eligibility: if cert.cert_type == "AMAZON_ISSUED" && !in_use_by(config, &cert.arn).is_empty() {
             "ELIGIBLE".into()
         } else {
             "INELIGIBLE".into()
         },
+        renewal_summary,
         options: OptionsIo {
             certificate_transparency_logging_preference: Some(cert.transparency_logging.clone()),
+            export: (cert.cert_type == "AMAZON_ISSUED").then(|| "DISABLED".into()),
         },
     }
 }
@@ -872,7 +1142,7 @@ fn list(txn: &mut Txn, input: ListInput) -> Result<ListOut, AwsError> {
         .map(|c| c.arn.clone())
         .collect();
     for arn in &arns {
-        refresh(txn, arn);
+        refresh(txn, arn)?;
     }
     let mut certs: Vec<Arc<Certificate>> = arns
         .iter()
@@ -903,7 +1173,6 @@ fn list(txn: &mut Txn, input: ListInput) -> Result<ListOut, AwsError> {
         .take(end.saturating_sub(start))
         .map(|c| {
             let in_use = !in_use_by(&txn.config, &c.arn).is_empty();
-            let issued = c.status == "ISSUED" || c.cert_type == "IMPORTED";
             Summary {
                 certificate_arn: c.arn.clone(),
                 domain_name: c.domain_name.clone(),
@@ -912,12 +1181,8 @@ fn list(txn: &mut Txn, input: ListInput) -> Result<ListOut, AwsError> {
                 status: c.status.clone(),
                 cert_type: c.cert_type.clone(),
                 key_algorithm: c.key_algorithm.clone(),
-                key_usages: if issued {
-                    vec!["DIGITAL_SIGNATURE".into(), "KEY_ENCIPHERMENT".into()]
-                } else {
-                    Vec::new()
-                },
-                extended_key_usages: Vec::new(),
+                key_usages: key_usages(c).into_iter().map(String::from).collect(),
+                extended_key_usages: extended_key_usages(c).into_iter().map(|e| e.name).collect(),
                 in_use,
                 renewal_eligibility: if c.cert_type == "AMAZON_ISSUED" && in_use {
                     "ELIGIBLE".into()
@@ -971,7 +1236,7 @@ fn get(txn: &mut Txn, input: ArnInput) -> Result<GetOut, AwsError> {
             certificate: cert.certificate_pem.clone(),
             certificate_chain: cert.chain_pem.clone(),
         }),
-        // Fulmar does not sign Amazon-issued certificates: it has no body to return.
+        // Not reached: issuing signs a body (kept for an unforeseen stored state).
         "ISSUED" => Ok(GetOut {
             certificate: None,
             certificate_chain: None,
@@ -982,6 +1247,37 @@ fn get(txn: &mut Txn, input: ArnInput) -> Result<GetOut, AwsError> {
             format!("Certificate {arn} is in {status} status."),
         )),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ExportInput {
+    certificate_arn: Option<String>,
+    passphrase: Option<String>,
+}
+
+/// ExportCertificate is for private certificates and public ones requested with
+/// `Export` enabled, which Fulmar does not issue: it never hands out a private key.
+fn export(txn: &mut Txn, input: ExportInput) -> Result<Empty, AwsError> {
+    let arn = arn_of(ArnInput {
+        certificate_arn: input.certificate_arn,
+    })?;
+    let passphrase = blob(input.passphrase, "passphrase")?.ok_or_else(|| {
+        validation_error(
+            "1 validation error detected: Value null at 'passphrase' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    if !(4..=128).contains(&passphrase.len()) {
+        return Err(validation_error(validation(
+            "***",
+            "passphrase",
+            "Member must have length less than or equal to 128 and greater than or equal to 4",
+        )));
+    }
+    certificate(txn, &arn)?;
+    Err(validation_error(format!(
+        "Certificate ARN: {arn} is not a private certificate"
+    )))
 }
 
 #[derive(Serialize)]
