@@ -22,6 +22,7 @@ mod ssm;
 mod sts;
 mod txn;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use fulmar_aws::query::QueryRequest;
@@ -124,6 +125,24 @@ pub struct Control {
     settings: Settings,
     health: OnceLock<Arc<dyn HealthView>>,
     route53: route53::Views,
+    /// Live [`AnnouncementHold`]s: answers to writes not yet handed to the connection.
+    holds: AtomicUsize,
+    /// A configuration was published without waking the followers (a hold was live).
+    unannounced: AtomicBool,
+}
+
+/// Keeps the followers of the configuration channel (the data plane's compilers) from
+/// being woken by a write until this is dropped, when they are (see
+/// [`Control::hold_announcements`]).
+pub struct AnnouncementHold {
+    control: Arc<Control>,
+}
+
+impl Drop for AnnouncementHold {
+    fn drop(&mut self) {
+        self.control.holds.fetch_sub(1, Ordering::SeqCst);
+        self.control.announce();
+    }
 }
 
 impl Control {
@@ -157,6 +176,8 @@ impl Control {
             settings,
             health: OnceLock::new(),
             route53: route53::Views::default(),
+            holds: AtomicUsize::new(0),
+            unannounced: AtomicBool::new(false),
         };
         Ok((control, rx))
     }
@@ -194,7 +215,8 @@ impl Control {
     pub fn reset(&self) -> Result<(), ControlError> {
         let mut current = self.lock();
         let mut ops = Vec::new();
-        for kind in Kind::ALL {
+        // Fulmar's certificate authority is not a resource: its root stays trusted.
+        for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::CertificateAuthority) {
             self.store.scan_each(kind.prefix(), &mut |key, _| {
                 ops.push(Op::Delete { key: key.to_string() })
             })?;
@@ -202,9 +224,13 @@ impl Control {
         if !ops.is_empty() {
             self.store.commit(&ops)?;
         }
-        *current = Config::default();
+        let kept = Config {
+            certificate_authorities: current.certificate_authorities.clone(),
+            ..Config::default()
+        };
+        *current = kept.clone();
         // Published before the lock is released: snapshots are published in commit order.
-        self.publish.send_replace(Arc::new(Config::default()));
+        self.publish.send_replace(Arc::new(kept));
         drop(current);
         Ok(())
     }
@@ -392,6 +418,7 @@ impl Control {
     fn read<T>(&self, region: &str, op: impl FnOnce(&mut Txn) -> Result<T, AwsError>) -> Option<Result<T, AwsError>> {
         let config = Config::clone(&self.publish.borrow());
         let mut txn = Txn::new(config, region, &self.settings, self.health.get().cloned());
+        txn.read_only = true;
         ec2::ensure_default_vpc(&mut txn);
         let result = op(&mut txn);
         let changed = !txn.finish().1.is_empty();
@@ -434,9 +461,36 @@ impl Control {
         *current = config.clone();
         // Published before the lock is released, so in commit order: the published
         // configuration, which reads answer from, is never older than an acknowledged write.
-        self.publish.send_replace(Arc::new(config));
+        // The followers are woken now, or when the API call that holds announcements has
+        // handed its answer over (they then take the latest configuration).
+        self.publish.send_if_modified(|published| {
+            *published = Arc::new(config);
+            false
+        });
+        self.unannounced.store(true, Ordering::SeqCst);
         drop(current);
+        if self.holds.load(Ordering::SeqCst) == 0 {
+            self.announce();
+        }
         Ok(body)
+    }
+
+    /// Until the returned hold is dropped, a write publishes its configuration to reads
+    /// at once but wakes the channel's followers (the ALB, DNS and health-check
+    /// compilers) only when the hold is dropped. The API holds announcements while it
+    /// answers a write and drops the hold once the answer is handed to the connection,
+    /// so on a busy core compiling the new snapshot does not delay the answer; the data
+    /// plane sees the change microseconds later.
+    pub fn hold_announcements(self: &Arc<Self>) -> AnnouncementHold {
+        self.holds.fetch_add(1, Ordering::SeqCst);
+        AnnouncementHold { control: self.clone() }
+    }
+
+    /// Wake the followers if a configuration was published without waking them.
+    fn announce(&self) {
+        if self.unannounced.swap(false, Ordering::SeqCst) {
+            self.publish.send_modify(|_| {});
+        }
     }
 }
 

@@ -2,9 +2,13 @@
 //! commits are durable (fsync) by default, which is what makes an acknowledged API
 //! write survive a crash.
 
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::backends::FileBackend;
+use redb::{Database, ReadableTable, StorageBackend, TableDefinition};
 
 use crate::{Op, Store, StoreError};
 
@@ -28,9 +32,15 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 impl RedbStore {
     /// Open (or create) the store file at `path`.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
-            .create(path)
+            .create_with_backend(WrittenFile::new(file)?)
             .map_err(backend)?;
         let mut txn = db.begin_write().map_err(backend)?;
         // Creating the (empty) tables needs no fsync of its own: the first durable commit
@@ -101,5 +111,61 @@ impl Store for RedbStore {
         let txn = self.db.begin_read().map_err(backend)?;
         let meta = txn.open_table(META).map_err(backend)?;
         Ok(meta.get(REVISION).map_err(backend)?.map(|v| v.value()).unwrap_or(0))
+    }
+}
+
+/// redb's file backend, except that the file grows by written zeros instead of a hole.
+///
+/// redb extends its file with `set_len`, which leaves a hole: the first commit that puts
+/// a page there makes the file system allocate its block, and that commit's fdatasync
+/// then also writes the inode and the extent map, a second round trip to the disk.
+/// Writing the zeros when the file grows (rarely, and in large steps) allocates every
+/// block then, so a commit's fdatasync only writes its own pages.
+#[derive(Debug)]
+struct WrittenFile {
+    inner: FileBackend,
+    /// The same open file, for writing the zeros (`inner` keeps its own handle private).
+    file: File,
+}
+
+impl WrittenFile {
+    fn new(file: File) -> Result<WrittenFile, StoreError> {
+        let writer = file.try_clone()?;
+        Ok(WrittenFile {
+            inner: FileBackend::new(file).map_err(backend)?,
+            file: writer,
+        })
+    }
+}
+
+impl StorageBackend for WrittenFile {
+    fn len(&self) -> Result<u64, io::Error> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, io::Error> {
+        self.inner.read(offset, len)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        const CHUNK: usize = 256 * 1024;
+        let old = self.inner.len()?;
+        self.inner.set_len(len)?;
+        let zeros = vec![0u8; CHUNK.min(len.saturating_sub(old) as usize)];
+        let mut at = old;
+        while at < len {
+            let n = zeros.len().min((len - at) as usize);
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
+        self.inner.sync_data(eventual)
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        self.inner.write(offset, data)
     }
 }

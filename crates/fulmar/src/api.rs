@@ -3,23 +3,27 @@
 //! and answered by the control plane. `GET /_fulmar/health` reports readiness;
 //! `POST /_fulmar/reset` (alias `/moto-api/reset`) forgets every resource;
 //! `GET /_fulmar/explain?from=IP&to=IP&traffic=tcp/22` explains a flow in plain words
-//! (what `fulmar explain` prints); `GET /metrics` serves the load balancers'
+//! (what `fulmar explain` prints); `GET /_fulmar/ca.pem` serves the root certificate of
+//! Fulmar's certificate authority, which signs ACM's issued certificates;
+//! `GET /metrics` serves the load balancers'
 //! CloudWatch metrics in the Prometheus text format.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use fulmar_aws::sigv4;
-use fulmar_control::{Control, Service};
+use fulmar_control::{AnnouncementHold, Control, Service};
 
 /// Largest request body the API accepts.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -65,8 +69,79 @@ pub async fn serve(listener: TcpListener, control: Arc<Control>, data_plane: Arc
     }
 }
 
-fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body.into()));
+/// An answer's body. A write's answer carries the control plane's hold on waking the
+/// data plane's compilers, released once hyper has taken the last bytes: the answer
+/// is then written out in the same turn of the connection task, before any compiler
+/// runs on this worker.
+pub struct Answer {
+    body: Full<Bytes>,
+    hold: Option<AnnouncementHold>,
+}
+
+impl Body for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if self.body.is_end_stream() {
+            self.hold = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A call handed to the writer thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The thread that runs the calls that may write (started by the first one). Writes
+/// are serialised by the control plane's lock anyway, so one thread loses nothing, and
+/// handing a call to a thread that waits on a channel costs one wake-up each way (the
+/// blocking pool adds its own lock and condition variable to each hand-over).
+static WRITER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+
+/// Run `call` on the writer thread, off the runtime's workers; `Err` if it panicked.
+async fn write<R: Send + 'static>(call: impl FnOnce() -> R + Send + 'static) -> Result<R, ()> {
+    let writer = WRITER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("api-writer".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .expect("spawning the API writer thread");
+        Mutex::new(tx)
+    });
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        // A panic fails this call (its sender is dropped), not the thread.
+        if let Ok(r) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+            let _ = done.send(r);
+        }
+    });
+    writer
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send(job)
+        .map_err(|_| ())?;
+    answer.await.map_err(|_| ())
+}
+
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Answer> {
+    let mut resp = Response::new(Answer {
+        body: Full::new(body.into()),
+        hold: None,
+    });
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
@@ -74,9 +149,19 @@ fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Fu
     resp
 }
 
-async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Response<Answer>, Infallible> {
     if req.uri().path() == "/_fulmar/health" {
         return Ok(reply(200, "application/json", r#"{"status":"ok"}"#));
+    }
+    // The root of Fulmar's certificate authority, which signs ACM's issued certificates.
+    if req.method() == http::Method::GET && req.uri().path() == "/_fulmar/ca.pem" {
+        let control2 = control.clone();
+        let root = tokio::task::spawn_blocking(move || control2.certificate_authority_pem()).await;
+        return Ok(match root {
+            Ok(Ok(pem)) => reply(200, "application/x-pem-file", pem),
+            Ok(Err(e)) => reply(500, "text/plain", e.message),
+            Err(_) => reply(500, "text/plain", "internal error"),
+        });
     }
     if req.method() == http::Method::POST && matches!(req.uri().path(), "/_fulmar/reset" | "/moto-api/reset") {
         let control2 = control.clone();
@@ -137,13 +222,12 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let (region, signing_name) = (scope.region.clone(), scope.service.clone());
+        let mut hold = None;
         let answer = match control.handle_json_read(&signing_name, &region, target.as_deref(), &body) {
             Some(reply) => Ok(reply),
             None => {
-                tokio::task::spawn_blocking(move || {
-                    control.handle_json(&signing_name, &region, target.as_deref(), &body)
-                })
-                .await
+                hold = Some(control.hold_announcements());
+                write(move || control.handle_json(&signing_name, &region, target.as_deref(), &body)).await
             }
         };
         return Ok(match answer {
@@ -157,6 +241,7 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
                         resp.headers_mut().append(n, v);
                     }
                 }
+                resp.body_mut().hold = hold;
                 resp
             }
             Err(_) => reply(500, "text/plain", "internal error"),
@@ -171,18 +256,18 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
     };
     // Reads (Describe*, List*, Get*) are answered here, on the runtime's worker, from
     // the published configuration: no hop to another thread, and no wait for a write's
-    // fsync. What may write runs on the blocking pool, off the workers.
+    // fsync. What may write runs on the writer thread, off the workers, and holds back
+    // the data plane's compilers until its answer is handed to the connection.
     let region = scope.region.clone();
+    let mut hold = None;
     let answer = if service.flavour() == fulmar_aws::Flavour::RestXml {
         let (method, path, query) = (parts.method.as_str(), parts.uri.path(), parts.uri.query());
         match control.handle_rest_read(service, &region, method, path, query, &body) {
             Some(reply) => Ok(reply),
             None => {
                 let (method, path, query) = (method.to_string(), path.to_string(), query.map(str::to_string));
-                tokio::task::spawn_blocking(move || {
-                    control.handle_rest(service, &region, &method, &path, query.as_deref(), &body)
-                })
-                .await
+                hold = Some(control.hold_announcements());
+                write(move || control.handle_rest(service, &region, &method, &path, query.as_deref(), &body)).await
             }
         }
     } else {
@@ -194,7 +279,10 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
         };
         match control.handle_read(service, &region, &params) {
             Ok(reply) => Ok(reply),
-            Err(req) => tokio::task::spawn_blocking(move || control.handle_request(service, &region, req)).await,
+            Err(req) => {
+                hold = Some(control.hold_announcements());
+                write(move || control.handle_request(service, &region, req)).await
+            }
         }
     };
     Ok(match answer {
@@ -208,6 +296,7 @@ async fn handle(req: Request<Incoming>, control: Arc<Control>) -> Result<Respons
                     resp.headers_mut().append(n, v);
                 }
             }
+            resp.body_mut().hold = hold;
             resp
         }
         Err(_) => reply(500, "text/plain", "internal error"),

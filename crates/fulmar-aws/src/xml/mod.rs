@@ -71,7 +71,14 @@ pub fn try_response<T: serde::Serialize>(
             if body.is_empty() {
                 out.push_str(&format!("<{action}Result/>"));
             } else {
-                out.push_str(&format!("<{action}Result>{body}</{action}Result>"));
+                // Pushed piece by piece: a large result is copied once, not through a format!.
+                out.push('<');
+                out.push_str(action);
+                out.push_str("Result>");
+                out.push_str(&body);
+                out.push_str("</");
+                out.push_str(action);
+                out.push_str("Result>");
             }
             out.push_str("<ResponseMetadata><RequestId>");
             escape_into(&mut out, request_id);

@@ -204,8 +204,15 @@ impl<'o> ser::Serializer for ElementSer<'o> {
     fn serialize_char(self, v: char) -> Result<(), SerError> {
         self.text(v)
     }
-    fn serialize_str(self, v: &str) -> Result<(), SerError> {
-        self.text(v)
+    fn serialize_str(mut self, v: &str) -> Result<(), SerError> {
+        if self.by_type {
+            return self.text(v);
+        }
+        // Escaped straight into the document, without the formatting machinery.
+        self.open();
+        super::escape_into(self.out, v);
+        self.close();
+        Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), SerError> {
         use base64::Engine as _;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use fulmar_aws::AwsError;
 use fulmar_model::{Action, ActionKind, FixedResponseConfig, ForwardConfig, RedirectConfig, WeightedTargetGroup};
 
+use super::xmlw;
 use crate::Txn;
 
 #[derive(Deserialize)]
@@ -374,55 +375,70 @@ fn parse_fixed(cfg: FixedIn) -> Result<FixedResponseConfig, AwsError> {
     })
 }
 
+/// An action as the API shows it, borrowing every string from the stored [`Action`]
+/// (a listing of many rules copies nothing before it is written out).
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-pub struct ActionOut {
+pub struct ActionOut<'a> {
     #[serde(rename = "Type")]
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    target_group_arn: Option<String>,
+    target_group_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     order: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    redirect_config: Option<RedirectOut>,
+    redirect_config: Option<RedirectOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fixed_response_config: Option<FixedOut>,
+    fixed_response_config: Option<FixedOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    forward_config: Option<ForwardOut>,
+    forward_config: Option<ForwardOut<'a>>,
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct RedirectOut {
-    protocol: String,
-    port: String,
-    host: String,
-    path: String,
-    query: String,
-    status_code: String,
+struct RedirectOut<'a> {
+    protocol: &'a str,
+    port: &'a str,
+    host: &'a str,
+    path: &'a str,
+    query: &'a str,
+    status_code: &'a str,
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct FixedOut {
+struct FixedOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    message_body: Option<String>,
-    status_code: String,
+    message_body: Option<&'a str>,
+    status_code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    content_type: Option<String>,
+    content_type: Option<&'a str>,
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct ForwardOut {
-    target_groups: Vec<TupleOut>,
+struct ForwardOut<'a> {
+    target_groups: TuplesOut<'a>,
     target_group_stickiness_config: StickinessOut,
 }
 
-#[derive(Serialize, Clone)]
+/// The weighted target groups, serialized straight from the stored list.
+#[derive(Clone)]
+struct TuplesOut<'a>(&'a [WeightedTargetGroup]);
+
+impl Serialize for TuplesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|t| TupleOut {
+            target_group_arn: &t.arn,
+            weight: t.weight,
+        }))
+    }
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct TupleOut {
-    target_group_arn: String,
+struct TupleOut<'a> {
+    target_group_arn: &'a str,
     weight: u32,
 }
 
@@ -434,11 +450,60 @@ struct StickinessOut {
     duration_seconds: Option<u32>,
 }
 
-pub fn render(actions: &[Action]) -> Vec<ActionOut> {
+impl ActionOut<'_> {
+    /// What serializing this as the Query protocol writes, written directly.
+    pub fn write_xml(&self, out: &mut String) {
+        xmlw::text(out, "Type", self.kind);
+        if let Some(arn) = self.target_group_arn {
+            xmlw::text(out, "TargetGroupArn", arn);
+        }
+        if let Some(order) = self.order {
+            xmlw::value(out, "Order", order);
+        }
+        if let Some(r) = &self.redirect_config {
+            xmlw::start(out, "RedirectConfig");
+            xmlw::text(out, "Protocol", r.protocol);
+            xmlw::text(out, "Port", r.port);
+            xmlw::text(out, "Host", r.host);
+            xmlw::text(out, "Path", r.path);
+            xmlw::text(out, "Query", r.query);
+            xmlw::text(out, "StatusCode", r.status_code);
+            xmlw::end(out, "RedirectConfig");
+        }
+        if let Some(f) = &self.fixed_response_config {
+            xmlw::start(out, "FixedResponseConfig");
+            if let Some(body) = f.message_body {
+                xmlw::text(out, "MessageBody", body);
+            }
+            xmlw::text(out, "StatusCode", f.status_code);
+            if let Some(t) = f.content_type {
+                xmlw::text(out, "ContentType", t);
+            }
+            xmlw::end(out, "FixedResponseConfig");
+        }
+        if let Some(f) = &self.forward_config {
+            xmlw::start(out, "ForwardConfig");
+            xmlw::list(out, "TargetGroups", f.target_groups.0, |out, t| {
+                xmlw::text(out, "TargetGroupArn", &t.arn);
+                xmlw::value(out, "Weight", t.weight);
+            });
+            let s = &f.target_group_stickiness_config;
+            xmlw::start(out, "TargetGroupStickinessConfig");
+            xmlw::value(out, "Enabled", s.enabled);
+            if let Some(d) = s.duration_seconds {
+                xmlw::value(out, "DurationSeconds", d);
+            }
+            xmlw::end(out, "TargetGroupStickinessConfig");
+            xmlw::end(out, "ForwardConfig");
+        }
+    }
+}
+
+pub fn render(actions: &[Action]) -> Vec<ActionOut<'_>> {
     actions.iter().map(render_one).collect()
 }
 
-fn render_one(a: &Action) -> ActionOut {
+fn render_one(a: &Action) -> ActionOut<'_> {
     let mut out = ActionOut {
         kind: "forward",
         target_group_arn: None,
@@ -451,17 +516,10 @@ fn render_one(a: &Action) -> ActionOut {
         ActionKind::Forward(f) => {
             // TargetGroupArn is echoed when the request named one; ForwardConfig always.
             if f.single && f.target_groups.len() == 1 {
-                out.target_group_arn = Some(f.target_groups[0].arn.clone());
+                out.target_group_arn = Some(&f.target_groups[0].arn);
             }
             out.forward_config = Some(ForwardOut {
-                target_groups: f
-                    .target_groups
-                    .iter()
-                    .map(|t| TupleOut {
-                        target_group_arn: t.arn.clone(),
-                        weight: t.weight,
-                    })
-                    .collect(),
+                target_groups: TuplesOut(&f.target_groups),
                 target_group_stickiness_config: StickinessOut {
                     enabled: f.stickiness_seconds.is_some(),
                     duration_seconds: f.stickiness_seconds,
@@ -471,20 +529,20 @@ fn render_one(a: &Action) -> ActionOut {
         ActionKind::Redirect(r) => {
             out.kind = "redirect";
             out.redirect_config = Some(RedirectOut {
-                protocol: r.protocol.clone(),
-                port: r.port.clone(),
-                host: r.host.clone(),
-                path: r.path.clone(),
-                query: r.query.clone(),
-                status_code: r.status_code.clone(),
+                protocol: &r.protocol,
+                port: &r.port,
+                host: &r.host,
+                path: &r.path,
+                query: &r.query,
+                status_code: &r.status_code,
             });
         }
         ActionKind::FixedResponse(f) => {
             out.kind = "fixed-response";
             out.fixed_response_config = Some(FixedOut {
-                message_body: f.message_body.clone(),
-                status_code: f.status_code.clone(),
-                content_type: f.content_type.clone(),
+                message_body: f.message_body.as_deref(),
+                status_code: &f.status_code,
+                content_type: f.content_type.as_deref(),
             });
         }
     }

@@ -3,8 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::fmt::Write as _;
+
+use fulmar_aws::xml::{escape_into, Escaping};
 use fulmar_aws::AwsError;
 use fulmar_model::{Condition, QueryStringPair};
+use ipnet::IpNet;
+
+use super::xmlw;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -271,55 +277,132 @@ fn count(c: &Condition) -> (usize, usize) {
     }
 }
 
+/// A condition as the API shows it, borrowing its values from the stored [`Condition`]
+/// (a listing of many rules copies nothing before it is written out).
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-pub struct ConditionOut {
+pub struct ConditionOut<'a> {
     field: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    values: Option<Vec<String>>,
+    values: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    host_header_config: Option<ValuesOut>,
+    host_header_config: Option<ValuesOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    path_pattern_config: Option<ValuesOut>,
+    path_pattern_config: Option<ValuesOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_header_config: Option<HttpHeaderOut>,
+    http_header_config: Option<HttpHeaderOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    query_string_config: Option<QueryStringOut>,
+    query_string_config: Option<QueryStringOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http_request_method_config: Option<ValuesOut>,
+    http_request_method_config: Option<ValuesOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    source_ip_config: Option<ValuesOut>,
+    source_ip_config: Option<SourceIpOut<'a>>,
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct ValuesOut {
-    values: Vec<String>,
+struct ValuesOut<'a> {
+    values: &'a [String],
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct HttpHeaderOut {
-    http_header_name: String,
-    values: Vec<String>,
+struct HttpHeaderOut<'a> {
+    http_header_name: &'a str,
+    values: &'a [String],
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-struct QueryStringOut {
-    values: Vec<KeyValueOut>,
+struct QueryStringOut<'a> {
+    values: PairsOut<'a>,
 }
 
-#[derive(Serialize, Clone)]
+/// The key/value pairs, serialized straight from the stored list.
+#[derive(Clone)]
+struct PairsOut<'a>(&'a [QueryStringPair]);
+
+impl Serialize for PairsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|p| KeyValueOut {
+            key: p.key.as_deref(),
+            value: &p.value,
+        }))
+    }
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct KeyValueOut {
+struct KeyValueOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
-    value: String,
+    key: Option<&'a str>,
+    value: &'a str,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+struct SourceIpOut<'a> {
+    values: CidrsOut<'a>,
+}
+
+/// CIDR blocks, each written in its text form as it is serialized.
+#[derive(Clone)]
+struct CidrsOut<'a>(&'a [IpNet]);
+
+impl Serialize for CidrsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|n| n.to_string()))
+    }
+}
+
+impl ConditionOut<'_> {
+    /// What serializing this as the Query protocol writes, written directly.
+    pub fn write_xml(&self, out: &mut String) {
+        let values = |out: &mut String, name: &str, values: &[String]| {
+            xmlw::list(out, name, values, |out, v| escape_into(out, v));
+        };
+        let config = |out: &mut String, name: &str, v: &Option<ValuesOut>| {
+            if let Some(v) = v {
+                xmlw::start(out, name);
+                values(out, "Values", v.values);
+                xmlw::end(out, name);
+            }
+        };
+        xmlw::text(out, "Field", self.field);
+        if let Some(v) = self.values {
+            values(out, "Values", v);
+        }
+        config(out, "HostHeaderConfig", &self.host_header_config);
+        config(out, "PathPatternConfig", &self.path_pattern_config);
+        if let Some(h) = &self.http_header_config {
+            xmlw::start(out, "HttpHeaderConfig");
+            xmlw::text(out, "HttpHeaderName", h.http_header_name);
+            values(out, "Values", h.values);
+            xmlw::end(out, "HttpHeaderConfig");
+        }
+        if let Some(q) = &self.query_string_config {
+            xmlw::start(out, "QueryStringConfig");
+            xmlw::list(out, "Values", q.values.0, |out, p| {
+                if let Some(k) = &p.key {
+                    xmlw::text(out, "Key", k);
+                }
+                xmlw::text(out, "Value", &p.value);
+            });
+            xmlw::end(out, "QueryStringConfig");
+        }
+        config(out, "HttpRequestMethodConfig", &self.http_request_method_config);
+        if let Some(s) = &self.source_ip_config {
+            xmlw::start(out, "SourceIpConfig");
+            xmlw::list(out, "Values", s.values.0, |out, n| {
+                let _ = write!(Escaping(out), "{n}");
+            });
+            xmlw::end(out, "SourceIpConfig");
+        }
+    }
 }
 
 /// Render conditions; `legacy[i]` true echoes condition i in the legacy `Values` form.
-pub fn render(conditions: &[Condition], legacy: &[bool]) -> Vec<ConditionOut> {
+pub fn render<'a>(conditions: &'a [Condition], legacy: &[bool]) -> Vec<ConditionOut<'a>> {
     conditions
         .iter()
         .enumerate()
@@ -339,47 +422,39 @@ pub fn render(conditions: &[Condition], legacy: &[bool]) -> Vec<ConditionOut> {
                 Condition::HostHeader(v) => {
                     out.field = "host-header";
                     if legacy {
-                        out.values = Some(v.clone());
+                        out.values = Some(v);
                     } else {
-                        out.host_header_config = Some(ValuesOut { values: v.clone() });
+                        out.host_header_config = Some(ValuesOut { values: v });
                     }
                 }
                 Condition::PathPattern(v) => {
                     out.field = "path-pattern";
                     if legacy {
-                        out.values = Some(v.clone());
+                        out.values = Some(v);
                     } else {
-                        out.path_pattern_config = Some(ValuesOut { values: v.clone() });
+                        out.path_pattern_config = Some(ValuesOut { values: v });
                     }
                 }
                 Condition::HttpHeader { name, values } => {
                     out.field = "http-header";
                     out.http_header_config = Some(HttpHeaderOut {
-                        http_header_name: name.clone(),
-                        values: values.clone(),
+                        http_header_name: name,
+                        values,
                     });
                 }
                 Condition::QueryString(pairs) => {
                     out.field = "query-string";
                     out.query_string_config = Some(QueryStringOut {
-                        values: pairs
-                            .iter()
-                            .map(|p| KeyValueOut {
-                                key: p.key.clone(),
-                                value: p.value.clone(),
-                            })
-                            .collect(),
+                        values: PairsOut(pairs),
                     });
                 }
                 Condition::HttpRequestMethod(v) => {
                     out.field = "http-request-method";
-                    out.http_request_method_config = Some(ValuesOut { values: v.clone() });
+                    out.http_request_method_config = Some(ValuesOut { values: v });
                 }
                 Condition::SourceIp(v) => {
                     out.field = "source-ip";
-                    out.source_ip_config = Some(ValuesOut {
-                        values: v.iter().map(|n| n.to_string()).collect(),
-                    });
+                    out.source_ip_config = Some(SourceIpOut { values: CidrsOut(v) });
                 }
             }
             out

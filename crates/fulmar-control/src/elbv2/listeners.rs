@@ -39,15 +39,15 @@ pub struct CreateInput {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListenersOut {
-    listeners: Vec<ListenerOut>,
+pub struct ListenersOut<'a> {
+    listeners: Vec<ListenerOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_marker: Option<String>,
 }
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListenerOut {
+pub struct ListenerOut<'a> {
     listener_arn: String,
     load_balancer_arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,7 +58,7 @@ pub struct ListenerOut {
     certificates: Vec<CertificateOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ssl_policy: Option<String>,
-    default_actions: Vec<ActionOut>,
+    default_actions: Vec<ActionOut<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alpn_policy: Vec<String>,
 }
@@ -72,7 +72,7 @@ struct CertificateOut {
 /// Gateway Load Balancer listeners have neither port nor protocol (GENEVE on 6081).
 const GATEWAY_PROTOCOL: &str = "GENEVE";
 
-fn render(l: &Listener) -> ListenerOut {
+fn render(l: &Listener) -> ListenerOut<'_> {
     let gateway = l.protocol == GATEWAY_PROTOCOL && l.port == 0;
     ListenerOut {
         listener_arn: l.arn.clone(),
@@ -191,7 +191,7 @@ fn check_alpn(protocol: &str, alpn: Option<Vec<String>>) -> Result<Vec<String>, 
     Ok(alpn)
 }
 
-pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsError> {
+pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<ListenersOut<'t>, AwsError> {
     let lb = txn
         .config
         .load_balancers
@@ -207,8 +207,9 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
     let default_actions = actions::parse(txn, input.default_actions, &protocol)?;
     if let Some(existing) = txn.config.listeners_of(&lb.arn).find(|l| l.port == port) {
         if existing.protocol == protocol && existing.default_actions == default_actions {
+            let arn = existing.arn.clone();
             return Ok(ListenersOut {
-                listeners: vec![render(existing)],
+                listeners: vec![render(stored(txn, &arn))],
                 next_marker: None,
             });
         }
@@ -240,13 +241,18 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<ListenersOut, AwsErro
         tags,
         attributes,
     };
-    let out = render(&listener);
     txn.touch(Kind::Listener, &listener.arn);
-    txn.config.listeners.insert(listener.arn.clone(), Arc::new(listener));
+    let arn = listener.arn.clone();
+    txn.config.listeners.insert(arn.clone(), Arc::new(listener));
     Ok(ListenersOut {
-        listeners: vec![out],
+        listeners: vec![render(stored(txn, &arn))],
         next_marker: None,
     })
+}
+
+/// A listener in the operation's copy (what its answer shows, borrowed from it).
+fn stored<'t>(txn: &'t Txn, arn: &str) -> &'t Listener {
+    txn.config.listeners.get(arn).expect("the listener is stored")
 }
 
 #[derive(Deserialize)]
@@ -258,9 +264,10 @@ pub struct DescribeInput {
     page_size: Option<u32>,
 }
 
-pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<ListenersOut, AwsError> {
+pub fn describe<'t>(txn: &'t mut Txn, input: DescribeInput) -> Result<ListenersOut<'t>, AwsError> {
     let arns = input.listener_arns.filter(|v| !v.is_empty());
-    let found: Vec<Arc<Listener>> = match (&input.load_balancer_arn, arns) {
+    let txn: &Txn = txn;
+    let found: Vec<&Arc<Listener>> = match (&input.load_balancer_arn, arns) {
         (Some(_), Some(_)) => {
             return Err(AwsError::validation(
                 "Listener ARNs and a load balancer ARN cannot be specified at the same time",
@@ -275,14 +282,19 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<ListenersOut, Aws
             if !txn.config.load_balancers.contains_key(lb) {
                 return Err(lb_not_found());
             }
-            let mut v: Vec<_> = txn.config.listeners_of(lb).cloned().collect();
+            let mut v: Vec<_> = txn
+                .config
+                .listeners
+                .values()
+                .filter(|l| l.load_balancer_arn == *lb)
+                .collect();
             v.sort_by_key(|l| l.port);
             v
         }
         (None, Some(arns)) => {
             let mut v = Vec::new();
             for arn in arns {
-                v.push(txn.config.listeners.get(&arn).cloned().ok_or_else(listener_not_found)?);
+                v.push(txn.config.listeners.get(&arn).ok_or_else(listener_not_found)?);
             }
             v
         }
@@ -304,7 +316,7 @@ pub struct ModifyInput {
     alpn_policy: Option<Vec<String>>,
 }
 
-pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsError> {
+pub fn modify<'t>(txn: &'t mut Txn, input: ModifyInput) -> Result<ListenersOut<'t>, AwsError> {
     let listener = txn
         .config
         .listeners
@@ -363,11 +375,11 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<ListenersOut, AwsErro
     if let Some(actions) = input.default_actions.filter(|a| !a.is_empty()) {
         l.default_actions = actions::parse(txn, actions, &l.protocol)?;
     }
-    let out = render(&l);
     txn.touch(Kind::Listener, &l.arn);
-    txn.config.listeners.insert(l.arn.clone(), Arc::new(l));
+    let arn = l.arn.clone();
+    txn.config.listeners.insert(arn.clone(), Arc::new(l));
     Ok(ListenersOut {
-        listeners: vec![out],
+        listeners: vec![render(stored(txn, &arn))],
         next_marker: None,
     })
 }

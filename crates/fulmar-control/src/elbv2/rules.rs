@@ -1,6 +1,7 @@
 //! CreateRule, DescribeRules, ModifyRule, DeleteRule, SetRulePriorities. A listener's
 //! default actions appear as its default rule (`IsDefault`, priority `default`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -12,45 +13,68 @@ use fulmar_routing::rules::default_rule_arn;
 use super::actions::{self, ActionIn, ActionOut};
 use super::conditions::{self, ConditionIn, ConditionOut};
 use super::load_balancers::Empty;
-use super::{listener_not_found, page, rule_not_found};
+use super::{listener_not_found, page, rule_not_found, xmlw};
 use crate::shapes::{merge_tags, TagIn};
 use crate::Txn;
 
 /// Rules per load balancer, default rules excluded (the default quota).
 const MAX_RULES: usize = 100;
 
+/// A rule as the API shows it, borrowing from the stored rule (or listener, for a
+/// default rule): DescribeRules writes a listener's rules out without copying them.
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]
-pub struct RuleOut {
-    rule_arn: String,
-    priority: String,
-    conditions: Vec<ConditionOut>,
-    actions: Vec<ActionOut>,
+pub struct RuleOut<'a> {
+    rule_arn: Cow<'a, str>,
+    priority: Cow<'a, str>,
+    conditions: Vec<ConditionOut<'a>>,
+    actions: Vec<ActionOut<'a>>,
     is_default: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RulesOut {
-    rules: Vec<RuleOut>,
+pub struct RulesOut<'a> {
+    rules: Vec<RuleOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_marker: Option<String>,
 }
 
-fn render(r: &Rule) -> RuleOut {
+impl RulesOut<'_> {
+    /// Roughly the bytes [`RulesOut::write_xml`] writes.
+    pub fn size_hint(&self) -> usize {
+        self.rules.len() * 768
+    }
+
+    /// What serializing this as the Query protocol writes, written directly.
+    pub fn write_xml(&self, out: &mut String) {
+        xmlw::list(out, "Rules", &self.rules, |out, r| {
+            xmlw::text(out, "RuleArn", &r.rule_arn);
+            xmlw::text(out, "Priority", &r.priority);
+            xmlw::list(out, "Conditions", &r.conditions, |out, c| c.write_xml(out));
+            xmlw::list(out, "Actions", &r.actions, |out, a| a.write_xml(out));
+            xmlw::value(out, "IsDefault", r.is_default);
+        });
+        if let Some(marker) = &self.next_marker {
+            xmlw::text(out, "NextMarker", marker);
+        }
+    }
+}
+
+fn render(r: &Rule) -> RuleOut<'_> {
     RuleOut {
-        rule_arn: r.arn.clone(),
-        priority: r.priority.to_string(),
+        rule_arn: Cow::Borrowed(&r.arn),
+        priority: Cow::Owned(r.priority.to_string()),
         conditions: conditions::render(&r.conditions, &r.legacy_values),
         actions: actions::render(&r.actions),
         is_default: false,
     }
 }
 
-fn render_default(l: &Listener) -> RuleOut {
+fn render_default(l: &Listener) -> RuleOut<'_> {
     RuleOut {
-        rule_arn: default_rule_arn(&l.arn),
-        priority: "default".into(),
+        rule_arn: Cow::Owned(default_rule_arn(&l.arn)),
+        priority: Cow::Borrowed("default"),
         conditions: Vec::new(),
         actions: actions::render(&l.default_actions),
         is_default: true,
@@ -58,14 +82,13 @@ fn render_default(l: &Listener) -> RuleOut {
 }
 
 /// The listener whose default rule has this ARN.
-fn default_rule_owner(txn: &Txn, rule_arn: &str) -> Option<Arc<Listener>> {
+fn default_rule_owner<'t>(txn: &'t Txn, rule_arn: &str) -> Option<&'t Arc<Listener>> {
     let listener_arn = rule_arn.replacen(":listener-rule/", ":listener/", 1);
     let listener_arn = listener_arn.rsplit_once('/')?.0;
     txn.config
         .listeners
         .get(listener_arn)
         .filter(|l| default_rule_arn(&l.arn) == rule_arn)
-        .cloned()
 }
 
 fn check_priority(p: u32) -> Result<(), AwsError> {
@@ -97,7 +120,7 @@ pub struct CreateInput {
     tags: Vec<TagIn>,
 }
 
-pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
+pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<RulesOut<'t>, AwsError> {
     let listener = txn
         .config
         .listeners
@@ -137,13 +160,18 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<RulesOut, AwsError> {
         tags,
         legacy_values,
     };
-    let out = render(&rule);
     txn.touch(Kind::Rule, &rule.arn);
-    txn.config.rules.insert(rule.arn.clone(), Arc::new(rule));
+    let rule = Arc::new(rule);
+    txn.config.rules.insert(rule.arn.clone(), rule.clone());
     Ok(RulesOut {
-        rules: vec![out],
+        rules: vec![render(stored_rule(txn, &rule.arn))],
         next_marker: None,
     })
+}
+
+/// A rule the operation has just stored (what its answer shows, borrowed from the copy).
+fn stored_rule<'t>(txn: &'t Txn, arn: &str) -> &'t Rule {
+    txn.config.rules.get(arn).expect("the rule was just stored")
 }
 
 #[derive(Deserialize)]
@@ -155,7 +183,8 @@ pub struct DescribeInput {
     page_size: Option<u32>,
 }
 
-pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<RulesOut, AwsError> {
+pub fn describe<'t>(txn: &'t mut Txn, input: DescribeInput) -> Result<RulesOut<'t>, AwsError> {
+    let txn: &Txn = txn;
     let arns = input.rule_arns.filter(|v| !v.is_empty());
     let rendered: Vec<RuleOut> = match (&input.listener_arn, arns) {
         (Some(_), Some(_)) => {
@@ -169,16 +198,12 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<RulesOut, AwsErro
             ))
         }
         (Some(listener_arn), None) => {
-            let listener = txn
-                .config
-                .listeners
-                .get(listener_arn)
-                .cloned()
-                .ok_or_else(listener_not_found)?;
-            let mut rules: Vec<&Arc<Rule>> = txn.config.rules_of(listener_arn).collect();
+            let listener = txn.config.listeners.get(listener_arn).ok_or_else(listener_not_found)?;
+            let mut rules: Vec<&Arc<Rule>> = txn.config.rules_of(&listener.arn).collect();
             rules.sort_by_key(|r| r.priority);
-            let mut out: Vec<RuleOut> = rules.into_iter().map(|r| render(r)).collect();
-            out.push(render_default(&listener));
+            let mut out: Vec<RuleOut> = Vec::with_capacity(rules.len() + 1);
+            out.extend(rules.into_iter().map(|r| render(r)));
+            out.push(render_default(listener));
             out
         }
         (None, Some(arns)) => {
@@ -188,7 +213,7 @@ pub fn describe(txn: &mut Txn, input: DescribeInput) -> Result<RulesOut, AwsErro
                     Some(r) => out.push(render(r)),
                     None => {
                         let listener = default_rule_owner(txn, &arn).ok_or_else(rule_not_found)?;
-                        out.push(render_default(&listener));
+                        out.push(render_default(listener));
                     }
                 }
             }
@@ -207,7 +232,7 @@ pub struct ModifyInput {
     actions: Option<Vec<ActionIn>>,
 }
 
-pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
+pub fn modify<'t>(txn: &'t mut Txn, input: ModifyInput) -> Result<RulesOut<'t>, AwsError> {
     let conditions_given = input.conditions.as_ref().is_some_and(|c| !c.is_empty());
     if let Some(listener) = default_rule_owner(txn, &input.rule_arn) {
         if conditions_given {
@@ -217,15 +242,16 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
                 "You cannot modify the conditions of a default rule",
             ));
         }
-        let mut l = (*listener).clone();
+        let mut l = (**listener).clone();
         if let Some(a) = input.actions.filter(|a| !a.is_empty()) {
             l.default_actions = actions::parse(txn, a, &l.protocol)?;
         }
-        let out = render_default(&l);
         txn.touch(Kind::Listener, &l.arn);
-        txn.config.listeners.insert(l.arn.clone(), Arc::new(l));
+        let arn = l.arn.clone();
+        txn.config.listeners.insert(arn.clone(), Arc::new(l));
+        let stored = txn.config.listeners.get(&arn).expect("the listener was just stored");
         return Ok(RulesOut {
-            rules: vec![out],
+            rules: vec![render_default(stored)],
             next_marker: None,
         });
     }
@@ -248,11 +274,11 @@ pub fn modify(txn: &mut Txn, input: ModifyInput) -> Result<RulesOut, AwsError> {
     if let Some(a) = input.actions.filter(|a| !a.is_empty()) {
         r.actions = actions::parse(txn, a, &protocol)?;
     }
-    let out = render(&r);
     txn.touch(Kind::Rule, &r.arn);
-    txn.config.rules.insert(r.arn.clone(), Arc::new(r));
+    let arn = r.arn.clone();
+    txn.config.rules.insert(arn.clone(), Arc::new(r));
     Ok(RulesOut {
-        rules: vec![out],
+        rules: vec![render(stored_rule(txn, &arn))],
         next_marker: None,
     })
 }
@@ -292,7 +318,7 @@ pub struct SetPrioritiesInput {
     rule_priorities: Vec<PriorityIn>,
 }
 
-pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesOut, AwsError> {
+pub fn set_priorities<'t>(txn: &'t mut Txn, input: SetPrioritiesInput) -> Result<RulesOut<'t>, AwsError> {
     let mut changed: Vec<Rule> = Vec::new();
     for p in &input.rule_priorities {
         if default_rule_owner(txn, &p.rule_arn).is_some() {
@@ -320,13 +346,14 @@ pub fn set_priorities(txn: &mut Txn, input: SetPrioritiesInput) -> Result<RulesO
             return Err(priority_in_use());
         }
     }
-    let out: Vec<RuleOut> = changed.iter().map(render).collect();
+    let arns: Vec<String> = changed.iter().map(|r| r.arn.clone()).collect();
     for r in changed {
         txn.touch(Kind::Rule, &r.arn);
         txn.config.rules.insert(r.arn.clone(), Arc::new(r));
     }
+    let txn: &Txn = txn;
     Ok(RulesOut {
-        rules: out,
+        rules: arns.iter().map(|arn| render(stored_rule(txn, arn))).collect(),
         next_marker: None,
     })
 }
