@@ -166,7 +166,11 @@ impl ProxyPhases for Alb {
             ActionKind::Redirect(config) => {
                 let fallback = listener.address.ip().to_string();
                 let original = OriginalRequest {
-                    protocol: "http",
+                    protocol: if req.extensions().get::<crate::tls::Tls>().is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
                     host: host.map(host_without_port).unwrap_or(&fallback),
                     port: ctx.listener_port,
                     path: req.uri().path(),

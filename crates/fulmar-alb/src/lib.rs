@@ -34,6 +34,7 @@ mod responses;
 mod secgroups;
 mod snapshot;
 mod stickiness;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Listener sockets: bind what a snapshot adds, stop accepting on what it removes, leave
 //! the rest alone; and serve each accepted connection with hyper's server (HTTP/1.1, or
-//! HTTP/2 for clients that open with its preface).
+//! HTTP/2 for clients that open with its preface; HTTPS listeners through [`crate::tls`]).
 //!
 //! A listener that cannot bind (EACCES below 1024, EADDRINUSE, ...) is logged with its
 //! ARN, address and reason and simply stays unbound; every later snapshot retries it.
@@ -164,6 +164,10 @@ async fn serve(
     mut stop: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
 ) {
+    // HTTPS listeners: TLS first (boxed, so the plain connection's task stays small).
+    if let Some((tls, idle_timeout)) = crate::tls::of_connection(&alb, &conn) {
+        return Box::pin(crate::tls::serve(stream, conn, alb, tls, idle_timeout, stop, _alive)).await;
+    }
     let _ = stream.set_nodelay(true);
     let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
     let idle_timeout = phases::client_idle_timeout(&*alb, &conn);

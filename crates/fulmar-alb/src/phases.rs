@@ -236,6 +236,9 @@ async fn proxy<P: ProxyPhases>(
     }
     ctx.xff = (http.xff_mode, http.xff_client_port);
     p.upstream_request(&mut head, ctx);
+    if let Some(tls) = head.extensions.get::<crate::tls::Tls>() {
+        headers::add_tls(&mut head.headers, &tls.0, http.tls_headers);
+    }
     if let Some(e) = exchange.as_deref_mut() {
         e.dispatched(&head);
     }
