@@ -35,6 +35,8 @@ use crate::stickiness;
 
 mod pool;
 
+pub(crate) use pool::{open, IDLE_TIMEOUT, MAX_IDLE_PER_TARGET};
+
 /// How the load balancer speaks to the targets of a target group: its `ProtocolVersion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum TargetProtocol {
@@ -68,6 +70,8 @@ impl TargetProtocol {
 pub(crate) struct Alb {
     snapshot: ArcSwap<Snapshot>,
     pool: pool::Pool,
+    /// The direct HTTP/1.1 client for requests without a body to `HTTP1` targets.
+    direct: crate::h1::upstream::Direct,
     sealer: CookieSealer,
     /// Connections blocked by security groups, held silent.
     pub held: crate::secgroups::Held,
@@ -78,6 +82,7 @@ impl Alb {
         Alb {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             pool: pool::Pool::default(),
+            direct: Default::default(),
             sealer: CookieSealer::new(options.cookie_key),
             held: Default::default(),
         }
@@ -302,7 +307,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Incoming>, UpstreamFailure> {
+    async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Body>, UpstreamFailure> {
         let Some(target) = ctx.target_addr else {
             return Err(UpstreamFailure::Failed("no target selected".into()));
         };
@@ -310,11 +315,13 @@ impl ProxyPhases for Alb {
         // timeout and held by the connection's task, stays small.
         let exchange = async {
             if ctx.websocket {
-                Box::pin(self.pool.send_upgrade(target, req)).await
+                Box::pin(self.pool.send_upgrade(target, req)).await.map(pool::boxed)
             } else if ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2()) {
-                Box::pin(self.pool.send_h2(target, req)).await
+                Box::pin(self.pool.send_h2(target, req)).await.map(pool::boxed)
+            } else if crate::h1::upstream::Direct::carries(&req) {
+                self.direct.send(target, req).await
             } else {
-                self.pool.send(target, req).await
+                Box::pin(self.pool.send(target, req)).await.map(pool::boxed)
             }
         };
         match tokio::time::timeout(ctx.upstream_timeout, exchange).await {

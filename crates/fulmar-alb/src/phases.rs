@@ -31,7 +31,10 @@ use crate::snapshot::{CompiledTargetGroup, HttpSettings, Snapshot, DEFAULT_HTTP}
 pub(crate) mod websocket;
 
 /// Every body the data plane sends, to clients and to targets.
-pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
+pub(crate) type Body = BoxBody<Bytes, BoxError>;
+
+/// A body's error: hyper's, or the direct target client's ([`crate::h1::upstream`]).
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a phase decided: carry on with a value, or answer the client now.
 pub(crate) enum Next<T> {
@@ -137,7 +140,7 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
         &self,
         req: Request<Body>,
         ctx: &RequestContext,
-    ) -> impl Future<Output = Result<Response<Incoming>, UpstreamFailure>> + Send;
+    ) -> impl Future<Output = Result<Response<Body>, UpstreamFailure>> + Send;
 
     /// Runs when the target's response head arrived, before it goes to the client:
     /// strip hop-by-hop headers, set stickiness cookies.
@@ -239,7 +242,7 @@ async fn proxy<P: ProxyPhases>(
     if let Some(e) = exchange.as_deref_mut() {
         e.dispatched(&head);
     }
-    let upstream = Request::from_parts(head, body.boxed());
+    let upstream = Request::from_parts(head, body.map_err(BoxError::from).boxed());
     match p.send(upstream, ctx).await {
         Ok(mut resp) => {
             if let Some(e) = exchange {
@@ -252,7 +255,6 @@ async fn proxy<P: ProxyPhases>(
                 }
                 _ => None,
             };
-            let mut resp = resp.map(|b| b.boxed());
             if let Some(tunnel) = tunnel {
                 // Observers find it here and leave the access-log record to the tunnel.
                 resp.extensions_mut().insert(tunnel);
