@@ -21,7 +21,6 @@ use fulmar_routing::sticky::CookieSealer;
 use http::header::{HeaderValue, CONNECTION, HOST, TE, UPGRADE};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
 
 use crate::headers;
 use crate::phases::{Body, Connection, Next, ProxyPhases, RequestContext, UpstreamFailure};
@@ -122,7 +121,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    fn route(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()> {
+    fn route<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()> {
         let snapshot = ctx.snapshot.clone();
         let Some(listener) = snapshot.listeners.get(&*ctx.listener_arn) else {
             // The listener was removed while this keep-alive connection was open.
@@ -216,7 +215,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    fn select_target(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()> {
+    fn select_target<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()> {
         let Some(tg) = ctx.target_group.clone() else {
             return Next::Respond(responses::page(StatusCode::SERVICE_UNAVAILABLE));
         };

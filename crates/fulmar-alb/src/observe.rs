@@ -189,7 +189,7 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn begin(obs: Arc<ListenerObs>, req: &Request<hyper::body::Incoming>, conn: &Connection) -> Exchange {
+    pub fn begin<B>(obs: Arc<ListenerObs>, req: &Request<B>, conn: &Connection) -> Exchange {
         let headers = req.headers();
         let content_length = headers
             .get(http::header::CONTENT_LENGTH)

@@ -24,6 +24,7 @@
 //! the client.
 
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -294,13 +295,16 @@ struct Parsed {
 /// responses other than 101; `None` while it is incomplete.
 fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut res = httparse::Response::new(&mut headers);
-        let len = match res.parse(buf) {
-            Ok(httparse::Status::Complete(len)) => len,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(format!("invalid HTTP response head: {e}")),
-        };
+        // Uninitialised: zeroing 100 header slots cost more than parsing a short head.
+        let mut headers: [MaybeUninit<httparse::Header<'_>>; MAX_HEADERS] =
+            [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut []);
+        let len =
+            match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, &mut headers) {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(e) => return Err(format!("invalid HTTP response head: {e}")),
+            };
         let code = res.code.unwrap_or(0);
         let status = StatusCode::from_u16(code).map_err(|_| format!("invalid HTTP status code {code}"))?;
         let version = if res.version == Some(1) {
@@ -310,23 +314,24 @@ fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
         };
         let reason = res.reason.unwrap_or("");
         let reason = (Some(reason) != status.canonical_reason()).then(|| Bytes::copy_from_slice(reason.as_bytes()));
+        // Names now, values (as slices of the head, no copy) once the head is frozen.
         let base = buf.as_ptr() as usize;
-        let mut spans: [(usize, usize, usize, usize); MAX_HEADERS] = [(0, 0, 0, 0); MAX_HEADERS];
-        let count = res.headers.len();
-        for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
-            let name = h.name.as_ptr() as usize - base;
+        let mut names = Vec::with_capacity(res.headers.len());
+        for h in res.headers.iter() {
+            let name =
+                HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid response header name".to_owned())?;
             let value = h.value.as_ptr() as usize - base;
-            *span = (name, name + h.name.len(), value, value + h.value.len());
+            names.push((name, value, value + h.value.len()));
         }
         let head = buf.split_to(len).freeze();
         if (100..200).contains(&code) && code != 101 {
             continue; // informational: the real response follows
         }
-        let mut map = HeaderMap::with_capacity(count);
+        // Room for what the load balancer adds (cookies, response headers).
+        let mut map = HeaderMap::with_capacity(names.len() + 4);
         let mut keep_alive = version == Version::HTTP_11;
         let mut saw_close = false;
-        for &(n0, n1, v0, v1) in &spans[..count] {
-            let name = HeaderName::from_bytes(&head[n0..n1]).map_err(|_| "invalid response header name".to_owned())?;
+        for (name, v0, v1) in names {
             let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
                 .map_err(|_| "invalid response header value".to_owned())?;
             if name == CONNECTION {
