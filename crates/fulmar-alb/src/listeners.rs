@@ -145,7 +145,7 @@ async fn accept_loop(
                         conn_trace_id: Default::default(),
                         accepted: std::time::Instant::now(),
                     };
-                    tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
+                    tokio::spawn(serve(stream, Arc::new(conn), alb.clone(), stop.clone(), alive.clone()));
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -162,7 +162,7 @@ async fn accept_loop(
 /// HTTP/1.1 loop ([`crate::h1::server`]) while requests are simple, then with hyper.
 async fn serve(
     stream: TcpStream,
-    conn: Connection,
+    conn: Arc<Connection>,
     alb: Arc<Alb>,
     mut stop: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
@@ -170,7 +170,6 @@ async fn serve(
     let _ = stream.set_nodelay(true);
     let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
     let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
-    let conn = Arc::new(conn);
     let Some(handover) = crate::h1::server::serve(stream, &conn, &alb, &mut stop, idle_timeout).await else {
         return;
     };

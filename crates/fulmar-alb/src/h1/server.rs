@@ -93,9 +93,11 @@ pub(crate) async fn serve(
             pending => {
                 state.pending = pending;
                 let read = loop {
+                    // `poll_read_ready` keeps the waker in the socket's own slot: the
+                    // idle connection's future holds no waiter of its own.
                     let readable = tokio::select! {
                         biased;
-                        ready = state.stream.readable() => ready.is_ok(),
+                        ready = std::future::poll_fn(|cx| state.stream.poll_read_ready(cx)) => ready.is_ok(),
                         _ = &mut sleep => {
                             if Instant::now() >= deadline {
                                 return None; // idle timeout
@@ -200,6 +202,8 @@ fn read_scratch(stream: &mut TcpStream) -> io::Result<Option<BytesMut>> {
     })
 }
 
+// A value matched at once: boxing the request would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     /// A simple request without a body, and the bytes after its head.
     Simple(Request<http_body_util::Empty<Bytes>>, BytesMut),
