@@ -23,6 +23,7 @@ mod alb;
 mod control;
 mod desync;
 mod error;
+mod h1;
 mod headers;
 pub mod health;
 mod listeners;

@@ -191,7 +191,7 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn begin(obs: Arc<ListenerObs>, req: &Request<hyper::body::Incoming>, conn: &Connection) -> Exchange {
+    pub fn begin<B>(obs: Arc<ListenerObs>, req: &Request<B>, conn: &Connection) -> Exchange {
         let headers = req.headers();
         let content_length = headers
             .get(http::header::CONTENT_LENGTH)
@@ -362,9 +362,12 @@ struct Counted {
 
 impl hyper::body::Body for Counted {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = crate::phases::BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, crate::phases::BoxError>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {

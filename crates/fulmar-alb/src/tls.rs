@@ -46,7 +46,7 @@ use tokio::sync::{mpsc, watch};
 use crate::alb::Alb;
 use crate::listeners::stopped;
 use crate::observe::ConnectionGuard;
-use crate::phases::{self, Connection, ProxyPhases};
+use crate::phases::{self, Connection};
 
 /// The policy of an HTTPS listener created without one (what AWS applies when an API
 /// call names none).
@@ -433,16 +433,17 @@ pub(crate) fn retain(config: &Config) {
 /// The TLS of the listener `conn` arrived on, from the current snapshot; `None` for
 /// a plain HTTP listener.
 pub(crate) fn of_connection(alb: &Alb, conn: &Connection) -> Option<(Option<Arc<ListenerTls>>, Duration)> {
-    let snapshot = alb.new_context(conn).snapshot;
-    let listener = snapshot.listeners.get(&*conn.listener_arn)?;
-    listener.https.then(|| (listener.tls.clone(), listener.idle_timeout))
+    alb.with_snapshot(|snapshot| {
+        let listener = snapshot.listeners.get(&*conn.listener_arn)?;
+        listener.https.then(|| (listener.tls.clone(), listener.idle_timeout))
+    })
 }
 
 /// Serve one connection to an HTTPS listener: handshake, then HTTP/2 or HTTP/1.1
 /// over TLS until it closes or the listener stops.
 pub(crate) async fn serve(
     stream: TcpStream,
-    conn: Connection,
+    conn: Arc<Connection>,
     alb: Arc<Alb>,
     tls: Option<Arc<ListenerTls>>,
     idle_timeout: Duration,
@@ -492,7 +493,6 @@ pub(crate) async fn serve(
         cert_arn: chosen.and_then(|i| tls.certs.arn(i)).map(str::to_owned),
     }));
     let h2 = session.alpn_protocol() == Some(b"h2");
-    let conn = Arc::new(conn);
     let service = service_fn(move |mut req| {
         let (alb, conn) = (alb.clone(), conn.clone());
         req.extensions_mut().insert(facts.clone());
