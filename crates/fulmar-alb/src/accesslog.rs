@@ -110,6 +110,10 @@ pub(crate) struct Record {
     /// Desync classification and reason of a non-compliant request.
     pub classification: Option<(&'static str, &'static str)>,
     pub conn_trace_id: Arc<str>,
+    /// The TLS connection the request arrived on (HTTPS listeners).
+    pub tls: Option<crate::tls::Tls>,
+    /// A gRPC request (`content-type: application/grpc...`): `grpcs` over TLS.
+    pub grpc: bool,
 }
 
 impl Record {
@@ -118,6 +122,7 @@ impl Record {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(512);
         let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+        let tls = self.tls.as_ref().map(|t| &*t.0);
         let target = self.target.map(|t| t.to_string());
         let status = self.target_status.map(|s| s.to_string());
         let _ = write!(
@@ -138,11 +143,15 @@ impl Record {
         );
         let _ = write!(
             out,
-            "{} {} - - {} {} \"-\" \"-\" {} {} {} {} {} {} {} {} {} {} \"-\" \"-\" \"-\"",
+            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} \"-\" \"-\" \"-\"",
             quoted(&format!("{} {} {}", self.method, self.url, self.version)),
             quoted(self.user_agent.as_deref().unwrap_or("-")),
+            tls.map_or("-", |t| t.cipher),
+            tls.map_or("-", |t| t.protocol),
             self.target_group_arn.as_deref().unwrap_or("-"),
             quoted(self.trace_id.as_deref().unwrap_or("-")),
+            quoted(tls.and_then(|t| t.sni.as_deref()).unwrap_or("-")),
+            quoted(tls.and_then(|t| t.cert_arn.as_deref()).unwrap_or("-")),
             self.matched_rule_priority
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "-".into()),
@@ -163,16 +172,19 @@ impl Record {
         &self.destination.elb
     }
 
-    /// The entry's type: `ws` for a WebSocket (the only upgrade answered `101`), `h2`
-    /// for an HTTP/2 request (a client speaking h2c with prior knowledge), else `http`.
-    /// AWS's `h2` and `grpcs` are HTTP/2 over TLS; listeners here are plain HTTP.
+    /// The entry's type, as AWS names it: `ws`/`wss` for a WebSocket (the only upgrade
+    /// answered `101`); over TLS `grpcs` for gRPC, `h2` for other HTTP/2 and `https`
+    /// for HTTP/1.x; in the clear `http`, or `h2` for a client speaking h2c with prior
+    /// knowledge (a local convenience; AWS has no such entry).
     fn kind(&self) -> &'static str {
-        if self.elb_status == 101 {
-            "ws"
-        } else if self.version == "HTTP/2.0" {
-            "h2"
-        } else {
-            "http"
+        let tls = self.tls.is_some();
+        match (self.elb_status == 101, self.version == "HTTP/2.0", tls) {
+            (true, _, false) => "ws",
+            (true, _, true) => "wss",
+            (false, true, true) if self.grpc => "grpcs",
+            (false, true, _) => "h2",
+            (false, false, true) => "https",
+            (false, false, false) => "http",
         }
     }
 }

@@ -21,7 +21,6 @@ use fulmar_routing::sticky::CookieSealer;
 use http::header::{HeaderValue, CONNECTION, HOST, TE, UPGRADE};
 use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
 
 use crate::headers;
 use crate::phases::{Body, Connection, Next, ProxyPhases, RequestContext, UpstreamFailure};
@@ -34,6 +33,8 @@ use crate::desync;
 use crate::stickiness;
 
 mod pool;
+
+pub(crate) use pool::{open, IDLE_TIMEOUT, MAX_IDLE_PER_TARGET};
 
 /// How the load balancer speaks to the targets of a target group: its `ProtocolVersion`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,6 +69,8 @@ impl TargetProtocol {
 pub(crate) struct Alb {
     snapshot: ArcSwap<Snapshot>,
     pool: pool::Pool,
+    /// The direct HTTP/1.1 client for requests without a body to `HTTP1` targets.
+    direct: crate::h1::upstream::Direct,
     sealer: CookieSealer,
     /// Connections blocked by security groups, held silent.
     pub held: crate::secgroups::Held,
@@ -78,6 +81,7 @@ impl Alb {
         Alb {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             pool: pool::Pool::default(),
+            direct: Default::default(),
             sealer: CookieSealer::new(options.cookie_key),
             held: Default::default(),
         }
@@ -87,6 +91,11 @@ impl Alb {
     /// at `local` (see [`crate::secgroups`]).
     pub fn admits(&self, client: SocketAddr, local: SocketAddr) -> bool {
         crate::secgroups::admits(&self.snapshot.load().world, client, local)
+    }
+
+    /// What `f` answers of the current snapshot (read without taking a reference).
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        f(&self.snapshot.load())
     }
 
     /// Make `snapshot` the one every new request reads.
@@ -117,7 +126,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    fn route(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()> {
+    fn route<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()> {
         let snapshot = ctx.snapshot.clone();
         let Some(listener) = snapshot.listeners.get(&*ctx.listener_arn) else {
             // The listener was removed while this keep-alive connection was open.
@@ -166,7 +175,11 @@ impl ProxyPhases for Alb {
             ActionKind::Redirect(config) => {
                 let fallback = listener.address.ip().to_string();
                 let original = OriginalRequest {
-                    protocol: "http",
+                    protocol: if req.extensions().get::<crate::tls::Tls>().is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
                     host: host.map(host_without_port).unwrap_or(&fallback),
                     port: ctx.listener_port,
                     path: req.uri().path(),
@@ -211,7 +224,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    fn select_target(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()> {
+    fn select_target<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()> {
         let Some(tg) = ctx.target_group.clone() else {
             return Next::Respond(responses::page(StatusCode::SERVICE_UNAVAILABLE));
         };
@@ -302,7 +315,7 @@ impl ProxyPhases for Alb {
         }
     }
 
-    async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Incoming>, UpstreamFailure> {
+    async fn send(&self, req: Request<Body>, ctx: &RequestContext) -> Result<Response<Body>, UpstreamFailure> {
         let Some(target) = ctx.target_addr else {
             return Err(UpstreamFailure::Failed("no target selected".into()));
         };
@@ -310,11 +323,13 @@ impl ProxyPhases for Alb {
         // timeout and held by the connection's task, stays small.
         let exchange = async {
             if ctx.websocket {
-                Box::pin(self.pool.send_upgrade(target, req)).await
+                Box::pin(self.pool.send_upgrade(target, req)).await.map(pool::boxed)
             } else if ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2()) {
-                Box::pin(self.pool.send_h2(target, req)).await
+                Box::pin(self.pool.send_h2(target, req)).await.map(pool::boxed)
+            } else if crate::h1::upstream::Direct::carries(&req) {
+                self.direct.send(target, req).await
             } else {
-                self.pool.send(target, req).await
+                Box::pin(self.pool.send(target, req)).await.map(pool::boxed)
             }
         };
         match tokio::time::timeout(ctx.upstream_timeout, exchange).await {

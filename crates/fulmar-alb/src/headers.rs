@@ -340,6 +340,22 @@ pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, port: u16) 
     headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
 }
 
+/// `x-amzn-tls-version` and `x-amzn-tls-cipher-suite`
+/// (`routing.http.x_amzn_tls_version_and_cipher_suite.enabled`).
+pub(crate) const X_AMZN_TLS_VERSION: HeaderName = HeaderName::from_static("x-amzn-tls-version");
+pub(crate) const X_AMZN_TLS_CIPHER_SUITE: HeaderName = HeaderName::from_static("x-amzn-tls-cipher-suite");
+
+/// A request that arrived on an HTTPS listener: X-Forwarded-Proto `https` in place of
+/// the `http` the forwarded headers set, and, when `version_and_cipher` (the load
+/// balancer's attribute), the TLS version and cipher suite (replacing any the client sent).
+pub(crate) fn add_tls(headers: &mut HeaderMap, tls: &crate::tls::Facts, version_and_cipher: bool) {
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+    if version_and_cipher {
+        headers.insert(X_AMZN_TLS_VERSION, HeaderValue::from_static(tls.protocol));
+        headers.insert(X_AMZN_TLS_CIPHER_SUITE, HeaderValue::from_static(tls.cipher));
+    }
+}
+
 thread_local! {
     /// Per-thread SplitMix64 state for trace identifiers, seeded once from the OS RNG.
     /// Trace ids need to be unique, not unpredictable, so a cheap generator will do.

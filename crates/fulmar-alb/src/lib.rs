@@ -23,6 +23,7 @@ mod alb;
 mod control;
 mod desync;
 mod error;
+mod h1;
 mod headers;
 pub mod health;
 mod listeners;
@@ -34,6 +35,7 @@ mod responses;
 mod secgroups;
 mod snapshot;
 mod stickiness;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

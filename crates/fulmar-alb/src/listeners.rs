@@ -1,6 +1,8 @@
 //! Listener sockets: bind what a snapshot adds, stop accepting on what it removes, leave
-//! the rest alone; and serve each accepted connection with hyper's server (HTTP/1.1, or
-//! HTTP/2 for clients that open with its preface).
+//! the rest alone; and serve each accepted connection: with the data plane's own
+//! HTTP/1.1 loop ([`crate::h1::server`]) while its requests are simple, and with hyper's
+//! server (HTTP/1.1, or HTTP/2 for clients that open with its preface) from the first
+//! request that is not. HTTPS listeners are served through [`crate::tls`].
 //!
 //! A listener that cannot bind (EACCES below 1024, EADDRINUSE, ...) is logged with its
 //! ARN, address and reason and simply stays unbound; every later snapshot retries it.
@@ -143,7 +145,7 @@ async fn accept_loop(
                         conn_trace_id: Default::default(),
                         accepted: std::time::Instant::now(),
                     };
-                    tokio::spawn(serve(stream, conn, alb.clone(), stop.clone(), alive.clone()));
+                    tokio::spawn(serve(stream, Arc::new(conn), alb.clone(), stop.clone(), alive.clone()));
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -156,31 +158,45 @@ async fn accept_loop(
 }
 
 /// Serve one client connection until it closes, or until the listener stops (then the
-/// request in progress finishes and the connection closes).
+/// request in progress finishes and the connection closes): with the data plane's own
+/// HTTP/1.1 loop ([`crate::h1::server`]) while requests are simple, then with hyper.
 async fn serve(
     stream: TcpStream,
-    conn: Connection,
+    conn: Arc<Connection>,
     alb: Arc<Alb>,
     mut stop: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
 ) {
+    // HTTPS listeners: TLS first (boxed, so the plain connection's task stays small).
+    if let Some((tls, idle_timeout)) = crate::tls::of_connection(&alb, &conn) {
+        return Box::pin(crate::tls::serve(stream, conn, alb, tls, idle_timeout, stop, _alive)).await;
+    }
     let _ = stream.set_nodelay(true);
     let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
     let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
-    let conn = Arc::new(conn);
+    let Some(handover) = crate::h1::server::serve(stream, &conn, &alb, &mut stop, idle_timeout).await else {
+        return;
+    };
+    // Boxed: only connections handed over pay for hyper's connection state.
+    Box::pin(serve_hyper(handover, conn, alb, stop, idle_timeout)).await
+}
+
+/// Serve the rest of a connection with hyper: HTTP/2 when the client opened with its
+/// preface (h2c with prior knowledge, a local convenience: ALB speaks HTTP/2 to
+/// clients only on HTTPS listeners), else HTTP/1.1 with upgrades (WebSockets).
+async fn serve_hyper(
+    handover: crate::h1::server::Handover,
+    conn: Arc<Connection>,
+    alb: Arc<Alb>,
+    mut stop: watch::Receiver<bool>,
+    idle_timeout: std::time::Duration,
+) {
     let service = service_fn(move |req| {
         let (alb, conn) = (alb.clone(), conn.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    // HTTP/2 when the client opens with its preface (h2c with prior knowledge, a local
-    // convenience: ALB speaks HTTP/2 to clients only on HTTPS listeners), else HTTP/1.1
-    // with upgrades (WebSockets). The HTTP/2 connection is boxed: the HTTP/1.1 task,
-    // the common one, stays as small as without HTTP/2.
-    let h2 = tokio::select! {
-        h2 = opens_with_h2_preface(&stream) => h2,
-        _ = stopped(&mut stop) => return,
-    };
-    let result = if h2 {
+    let stream = handover.stream;
+    let result = if handover.h2 {
         let mut connection = Box::pin(
             http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -212,28 +228,6 @@ async fn serve(
     if let Err(e) = result {
         tracing::debug!(error = %e, "client connection ended with an error");
     }
-}
-
-/// Whether the client's first bytes are the HTTP/2 connection preface. Peeked, not
-/// read: the connection's server reads them again. A client silent for 30 s (hyper's
-/// header read timeout) is left to the HTTP/1.1 server, which closes it.
-async fn opens_with_h2_preface(stream: &TcpStream) -> bool {
-    const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let peek = async {
-        let mut buf = [0u8; 24];
-        loop {
-            match stream.peek(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) if buf[..n] != PREFACE[..n] => return false,
-                Ok(n) if n == PREFACE.len() => return true,
-                // Part of the preface so far: wait for the rest.
-                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(30), peek)
-        .await
-        .unwrap_or(false)
 }
 
 /// Resolves once the listener is told to stop (or its controller is gone).

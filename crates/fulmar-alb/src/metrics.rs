@@ -39,6 +39,8 @@ pub(crate) struct LbMetrics {
     pub elb_502: AtomicU64,
     pub elb_503: AtomicU64,
     pub elb_504: AtomicU64,
+    /// ClientTLSNegotiationErrorCount: client handshakes that failed.
+    pub client_tls_negotiation_errors: AtomicU64,
     pub target: TgMetrics,
     groups: Mutex<BTreeMap<String, Arc<TgMetrics>>>,
 }
@@ -127,7 +129,7 @@ impl Metrics {
                 .collect()
         };
         let load = |a: &AtomicU64| a.load(Relaxed).to_string();
-        let counters: [(&str, &str, &dyn Fn(&LbMetrics) -> String); 15] = [
+        let counters: [Counter; 16] = [
             ("RequestCount", "Requests processed by the load balancer.", &|m| {
                 load(&m.request_count)
             }),
@@ -140,6 +142,11 @@ impl Metrics {
                 "NewConnectionCount",
                 "New TCP connections from clients to the load balancer.",
                 &|m| load(&m.new_connections),
+            ),
+            (
+                "ClientTLSNegotiationErrorCount",
+                "TLS connections from clients that did not establish a session with the load balancer.",
+                &|m| load(&m.client_tls_negotiation_errors),
             ),
             (
                 "RuleEvaluations",
@@ -245,6 +252,9 @@ impl Metrics {
         out
     }
 }
+
+/// A load-balancer counter: its name, help text, and how to read it.
+type Counter<'a> = (&'a str, &'a str, &'a dyn Fn(&LbMetrics) -> String);
 
 fn response_time(out: &mut String, labels: &str, m: &TgMetrics) {
     let secs = m.response_time_micros.load(Relaxed) as f64 / 1e6;

@@ -174,6 +174,8 @@ struct LogFacts {
     version: &'static str,
     user_agent: Option<String>,
     client_trace: Option<String>,
+    tls: Option<crate::tls::Tls>,
+    grpc: bool,
 }
 
 /// One request being observed, from its arrival to its response.
@@ -189,7 +191,7 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    pub fn begin(obs: Arc<ListenerObs>, req: &Request<hyper::body::Incoming>, conn: &Connection) -> Exchange {
+    pub fn begin<B>(obs: Arc<ListenerObs>, req: &Request<B>, conn: &Connection) -> Exchange {
         let headers = req.headers();
         let content_length = headers
             .get(http::header::CONTENT_LENGTH)
@@ -205,10 +207,14 @@ impl Exchange {
                 .map(|h| without_port(&h).to_owned())
                 .unwrap_or_else(|| conn.local.ip().to_string());
             let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let tls = req.extensions().get::<crate::tls::Tls>().cloned();
+            let scheme = if tls.is_some() { "https" } else { "http" };
             LogFacts {
+                tls,
+                grpc: text(http::header::CONTENT_TYPE).is_some_and(|t| t.starts_with("application/grpc")),
                 destination,
                 method: req.method().to_string(),
-                url: format!("http://{host}:{}{path}", conn.local.port()),
+                url: format!("{scheme}://{host}:{}{path}", conn.local.port()),
                 version: version(req.version()),
                 user_agent: text(http::header::USER_AGENT),
                 client_trace: text(crate::headers::X_AMZN_TRACE_ID),
@@ -326,6 +332,8 @@ impl Exchange {
             error_reason: None,
             classification: ctx.desync.map(|v| (v.log_tier(), v.log_reason())),
             conn_trace_id: conn.trace_id(),
+            tls: facts.tls,
+            grpc: facts.grpc,
         };
         if let Some(tunnel) = resp.extensions().get::<crate::phases::websocket::Tunnel>() {
             // A WebSocket: logged when its connection closes, with its bytes.
@@ -354,9 +362,12 @@ struct Counted {
 
 impl hyper::body::Body for Counted {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = crate::phases::BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, crate::phases::BoxError>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {

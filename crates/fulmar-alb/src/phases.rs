@@ -20,7 +20,6 @@ use http::header::{HeaderValue, CONNECTION, HOST, SERVER};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::headers::{self, XffMode};
 use crate::metrics::LbMetrics;
@@ -31,7 +30,18 @@ use crate::snapshot::{CompiledTargetGroup, HttpSettings, Snapshot, DEFAULT_HTTP}
 pub(crate) mod websocket;
 
 /// Every body the data plane sends, to clients and to targets.
-pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
+pub(crate) type Body = BoxBody<Bytes, BoxError>;
+
+/// A body's error: hyper's, or the direct target client's ([`crate::h1::upstream`]).
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A client request's body: hyper's `Incoming`, or empty.
+pub(crate) trait RequestBody:
+    hyper::body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Sync + 'static
+{
+}
+
+impl<B> RequestBody for B where B: hyper::body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Sync + 'static {}
 
 /// What a phase decided: carry on with a value, or answer the client now.
 pub(crate) enum Next<T> {
@@ -120,12 +130,12 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
     /// Runs second: evaluate the listener's rules. `Respond` answers fixed-response and
     /// redirect actions (and requests on a listener that has just been removed);
     /// `Continue` means forward, with `ctx.target_group` set.
-    fn route(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()>;
+    fn route<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()>;
 
     /// Runs after `route` chose to forward: pick the target (stickiness, then round
     /// robin over routable targets) into `ctx.target`. `Respond` is the 503 an ALB
     /// sends when the target group has no target.
-    fn select_target(&self, req: &Request<Incoming>, ctx: &mut RequestContext) -> Next<()>;
+    fn select_target<B>(&self, req: &Request<B>, ctx: &mut RequestContext) -> Next<()>;
 
     /// Runs just before the request leaves for the target: rewrite the head (URI,
     /// hop-by-hop headers, X-Forwarded-*, X-Amzn-Trace-Id).
@@ -137,7 +147,7 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
         &self,
         req: Request<Body>,
         ctx: &RequestContext,
-    ) -> impl Future<Output = Result<Response<Incoming>, UpstreamFailure>> + Send;
+    ) -> impl Future<Output = Result<Response<Body>, UpstreamFailure>> + Send;
 
     /// Runs when the target's response head arrived, before it goes to the client:
     /// strip hop-by-hop headers, set stickiness cookies.
@@ -150,7 +160,14 @@ pub(crate) trait ProxyPhases: Send + Sync + 'static {
 
 /// Run one request through the phases of `p`, counting it in the listener's metrics
 /// and logging it when its load balancer's access logs are on.
-pub(crate) async fn handle<P: ProxyPhases>(p: &P, req: Request<Incoming>, conn: &Connection) -> Response<Body> {
+///
+/// The request arrives from hyper's server (`Incoming`) or from the data plane's own
+/// HTTP/1.1 server ([`crate::h1::server`], which carries only requests without a body).
+pub(crate) async fn handle<P: ProxyPhases, B: RequestBody>(
+    p: &P,
+    req: Request<B>,
+    conn: &Connection,
+) -> Response<Body> {
     let mut ctx = p.new_context(conn);
     ctx.websocket = crate::headers::is_websocket_upgrade(req.version(), req.headers());
     match conn.observers.listener(&conn.listener_arn) {
@@ -167,9 +184,9 @@ pub(crate) async fn handle<P: ProxyPhases>(p: &P, req: Request<Incoming>, conn: 
 /// The request through the phases, with the listener's [`HttpSettings`] applied: the
 /// request head's limits, invalid header names, X-Forwarded-For and Host on the way
 /// in; the response headers and the keep-alive limit on the way out.
-async fn run<P: ProxyPhases>(
+async fn run<P: ProxyPhases, B: RequestBody>(
     p: &P,
-    req: Request<Incoming>,
+    req: Request<B>,
     ctx: &mut RequestContext,
     exchange: Option<&mut Exchange>,
     lb: Option<Arc<LbMetrics>>,
@@ -201,9 +218,9 @@ async fn run<P: ProxyPhases>(
 }
 
 /// The phases proper; the flag is true when the response is the target's.
-async fn proxy<P: ProxyPhases>(
+async fn proxy<P: ProxyPhases, B: RequestBody>(
     p: &P,
-    mut req: Request<Incoming>,
+    mut req: Request<B>,
     ctx: &mut RequestContext,
     mut exchange: Option<&mut Exchange>,
     lb: Option<Arc<LbMetrics>>,
@@ -236,10 +253,13 @@ async fn proxy<P: ProxyPhases>(
     }
     ctx.xff = (http.xff_mode, http.xff_client_port);
     p.upstream_request(&mut head, ctx);
+    if let Some(tls) = head.extensions.get::<crate::tls::Tls>() {
+        headers::add_tls(&mut head.headers, &tls.0, http.tls_headers);
+    }
     if let Some(e) = exchange.as_deref_mut() {
         e.dispatched(&head);
     }
-    let upstream = Request::from_parts(head, body.boxed());
+    let upstream = Request::from_parts(head, body.map_err(Into::into).boxed());
     match p.send(upstream, ctx).await {
         Ok(mut resp) => {
             if let Some(e) = exchange {
@@ -252,7 +272,6 @@ async fn proxy<P: ProxyPhases>(
                 }
                 _ => None,
             };
-            let mut resp = resp.map(|b| b.boxed());
             if let Some(tunnel) = tunnel {
                 // Observers find it here and leave the access-log record to the tunnel.
                 resp.extensions_mut().insert(tunnel);

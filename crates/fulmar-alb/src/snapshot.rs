@@ -72,9 +72,9 @@ const RESPONSE_HEADER_ATTRIBUTES: &[(&str, &str)] = &[
     ("routing.http.response.x_frame_options.header_value", "x-frame-options"),
 ];
 
-/// Every HTTP listener and target group of one configuration, ready for requests.
+/// Every HTTP and HTTPS listener and target group of one configuration, ready for requests.
 pub(crate) struct Snapshot {
-    /// HTTP listeners of application load balancers, by listener ARN.
+    /// HTTP and HTTPS listeners of application load balancers, by listener ARN.
     pub listeners: crate::FastMap<String, CompiledListener>,
     /// Every target group, by ARN.
     pub target_groups: crate::FastMap<String, Arc<CompiledTargetGroup>>,
@@ -104,6 +104,11 @@ pub(crate) struct CompiledListener {
     /// The `routing.http.*` and `client_keep_alive.seconds` attributes of the load
     /// balancer and the listener's `routing.http.response.*` attributes, compiled.
     pub http: Arc<HttpSettings>,
+    /// An HTTPS listener (served over TLS).
+    pub https: bool,
+    /// An HTTPS listener's certificates, policy and ALPN; `None` when it has no usable
+    /// default certificate (its handshakes fail) or is plain HTTP.
+    pub tls: Option<Arc<crate::tls::ListenerTls>>,
 }
 
 /// How a listener rewrites requests and responses, compiled once per snapshot from
@@ -127,6 +132,9 @@ pub(crate) struct HttpSettings {
     /// The listener's `routing.http.response.*.header_value` headers, set on every
     /// response (replacing a target's header of the same name).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `routing.http.x_amzn_tls_version_and_cipher_suite.enabled`: `x-amzn-tls-version`
+    /// and `x-amzn-tls-cipher-suite` on requests that arrived over TLS.
+    pub tls_headers: bool,
 }
 
 impl HttpSettings {
@@ -139,6 +147,7 @@ impl HttpSettings {
         client_keep_alive: Duration::from_secs(DEFAULT_CLIENT_KEEP_ALIVE_SECONDS),
         server_header: true,
         response_headers: Vec::new(),
+        tls_headers: false,
     };
 
     fn compile(lb: &LoadBalancer, listener: &Listener) -> HttpSettings {
@@ -168,6 +177,7 @@ impl HttpSettings {
                 .get("routing.http.response.server.enabled")
                 .is_none_or(|v| v != "false"),
             response_headers,
+            tls_headers: flag("routing.http.x_amzn_tls_version_and_cipher_suite.enabled"),
         }
     }
 
@@ -233,7 +243,8 @@ impl Snapshot {
                 attribute(&lb.attributes, "idle_timeout.timeout_seconds").unwrap_or(DEFAULT_IDLE_TIMEOUT_SECONDS),
             );
             for l in config.listeners_of(&lb.arn) {
-                if l.protocol != "HTTP" {
+                let https = l.protocol == "HTTPS";
+                if l.protocol != "HTTP" && !https {
                     tracing::debug!(listener = %l.arn, protocol = %l.protocol, "listener protocol not served yet");
                     continue;
                 }
@@ -255,10 +266,17 @@ impl Snapshot {
                                 .map(String::as_str),
                         ),
                         http: Arc::new(http),
+                        https,
+                        tls: if https {
+                            crate::tls::compile(config, lb, l)
+                        } else {
+                            None
+                        },
                     },
                 );
             }
         }
+        crate::tls::retain(config);
         let target_groups = config
             .target_groups
             .values()

@@ -28,7 +28,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use crate::phases::{Body, UpstreamFailure};
+use crate::phases::{Body, BoxError, UpstreamFailure};
 use crate::FastMap;
 
 /// How long the ALB tries to open a connection to a target before answering 504.
@@ -36,7 +36,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections to targets are closed after this long.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 /// Idle connections kept per target at most.
-const MAX_IDLE_PER_TARGET: usize = 256;
+pub(crate) const MAX_IDLE_PER_TARGET: usize = 256;
 
 #[derive(Default)]
 pub(crate) struct Pool {
@@ -175,7 +175,13 @@ async fn connect_h2(target: SocketAddr) -> Result<http2::SendRequest<Body>, Upst
 }
 
 /// A TCP connection to `target`, within [`CONNECT_TIMEOUT`].
-async fn open(target: SocketAddr) -> Result<TcpStream, UpstreamFailure> {
+/// A hyper response with its body in the data plane's body type.
+pub(crate) fn boxed(resp: Response<Incoming>) -> Response<Body> {
+    use http_body_util::BodyExt;
+    resp.map(|b| b.map_err(BoxError::from).boxed())
+}
+
+pub(crate) async fn open(target: SocketAddr) -> Result<TcpStream, UpstreamFailure> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Err(_) => return Err(UpstreamFailure::TimedOut),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(UpstreamFailure::TimedOut),

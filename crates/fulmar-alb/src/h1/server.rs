@@ -1,0 +1,662 @@
+//! The data plane's own HTTP/1.1 server loop for plain client connections.
+//!
+//! hyper's server keeps an 8 KiB read buffer and a write buffer per connection for its
+//! whole life, arms a header-read timer for every request, and runs a general
+//! dispatcher. Most requests a load balancer sees are simple: an HTTP/1.1 head without
+//! a body. This loop serves exactly those and nothing else:
+//!
+//! - An idle connection holds no buffer: the loop waits for the socket to be readable,
+//!   then reads into a per-thread scratch buffer; only a head split across reads keeps
+//!   its first part.
+//! - A head is parsed with `httparse`, and taken only when it is unambiguously simple:
+//!   HTTP/1.1, no `Content-Length` or `Transfer-Encoding` (no body), no `Upgrade`,
+//!   `Expect` or `TE`, not `CONNECT`, at most 100 header lines, within 64 KiB. The
+//!   request then goes through the same phases as every other
+//!   ([`crate::phases::handle`]), and the response is written as hyper writes it.
+//! - Anything else — a body, an upgrade, HTTP/1.0, HTTP/2's preface, a head httparse
+//!   rejects (obs-fold, bad names, ...) — hands the connection, with the bytes already
+//!   read, to hyper for the rest of its life ([`Handover`]), so every edge case and the
+//!   desync defences keep hyper's handling.
+//!
+//! The connection's idle timeout (`idle_timeout.timeout_seconds`) runs between
+//! requests, from acceptance or the end of the last response until a whole head has
+//! arrived, as hyper's header-read timeout does. A listener that stops closes idle
+//! connections at once and others after the response in progress.
+
+use std::cell::RefCell;
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRAILER, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
+use hyper::body::Body as _;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::alb::Alb;
+use crate::listeners::stopped;
+use crate::phases::{self, Body, Connection};
+
+/// Header lines at most in a head this loop takes (hyper's default limit).
+const MAX_HEADERS: usize = 100;
+/// The longest head this loop takes; longer ones go to hyper (which answers 431).
+const MAX_HEAD: usize = 64 * 1024;
+/// The longest request target this loop takes.
+const MAX_URI: usize = 16 * 1024;
+/// Free space in the scratch buffer before each read.
+const READ_SPACE: usize = 16 * 1024;
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+thread_local! {
+    /// Where reads land: one buffer per worker thread, shared by its connections.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// What the loop gives hyper when it hands a connection over.
+pub(crate) struct Handover {
+    pub stream: Rewind,
+    /// The client opened with HTTP/2's preface.
+    pub h2: bool,
+}
+
+/// Serve `stream` until it closes; `Some` when the connection must go to hyper.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    conn: &Connection,
+    alb: &Alb,
+    stop: &mut watch::Receiver<bool>,
+    idle_timeout: Duration,
+) -> Option<Handover> {
+    // Boxed: the request-serving part is large, the waiting part (what an idle
+    // connection's task holds) small.
+    let mut state = State {
+        stream,
+        pending: None,
+        first: true,
+    };
+    let mut deadline = Instant::now() + idle_timeout;
+    // One timer per connection, moved only when it fires early (not per request).
+    let sleep = tokio::time::sleep_until(deadline.into());
+    tokio::pin!(sleep);
+    // Whether the pending bytes are known to hold no whole head.
+    let mut need_more = false;
+    loop {
+        let data = match state.pending.take() {
+            // A whole head may already be buffered (pipelining).
+            Some(p) if !need_more => p,
+            pending => {
+                state.pending = pending;
+                let read = loop {
+                    // `poll_read_ready` keeps the waker in the socket's own slot: the
+                    // idle connection's future holds no waiter of its own.
+                    let readable = tokio::select! {
+                        biased;
+                        ready = std::future::poll_fn(|cx| state.stream.poll_read_ready(cx)) => ready.is_ok(),
+                        _ = &mut sleep => {
+                            if Instant::now() >= deadline {
+                                return None; // idle timeout
+                            }
+                            sleep.as_mut().reset(deadline.into());
+                            continue;
+                        }
+                        _ = stopped(stop) => return None,
+                    };
+                    if !readable {
+                        return None;
+                    }
+                    match read_scratch(&mut state.stream) {
+                        Ok(Some(data)) => break data,
+                        Ok(None) => continue, // spurious readiness
+                        Err(_) => return None,
+                    }
+                };
+                if read.is_empty() {
+                    return None; // the client closed
+                }
+                match state.pending.take() {
+                    Some(mut p) => {
+                        p.extend_from_slice(&read);
+                        p
+                    }
+                    None => read,
+                }
+            }
+        };
+        need_more = false;
+        if state.first {
+            if PREFACE.starts_with(&data[..data.len().min(PREFACE.len())]) {
+                if data.len() < PREFACE.len() {
+                    state.pending = Some(data);
+                    need_more = true;
+                    continue;
+                }
+                return Some(Handover {
+                    stream: Rewind::new(state.stream, data.freeze()),
+                    h2: true,
+                });
+            }
+            state.first = false;
+        }
+        let (req, rest) = match parse_request(data) {
+            Parsed::Partial(data) if data.len() <= MAX_HEAD => {
+                state.pending = Some(data);
+                need_more = true;
+                continue;
+            }
+            Parsed::Partial(data) | Parsed::Other(data) => {
+                return Some(Handover {
+                    stream: Rewind::new(state.stream, data.freeze()),
+                    h2: false,
+                })
+            }
+            Parsed::Simple(req, rest) => (req, rest),
+        };
+        let close_requested = connection_close(req.headers());
+        let method = req.method().clone();
+        let resp = Box::pin(phases::handle(alb, req, conn)).await;
+        let stopping = *stop.borrow();
+        let keep = Box::pin(write_response(
+            &mut state.stream,
+            resp,
+            &method,
+            close_requested || stopping,
+        ))
+        .await;
+        if !keep.unwrap_or(false) {
+            return None;
+        }
+        state.pending = (!rest.is_empty()).then_some(rest);
+        deadline = Instant::now() + idle_timeout;
+    }
+}
+
+struct State {
+    stream: TcpStream,
+    /// The start of a head whose end has not arrived, or pipelined bytes.
+    pending: Option<BytesMut>,
+    first: bool,
+}
+
+/// One read into the thread's scratch buffer: the bytes read (empty at end of stream),
+/// or `None` when there was nothing to read after all. Polled once with a no-op waker:
+/// the caller waits for readiness itself, and a short read clears tokio's readiness
+/// so that the next wait sleeps without another system call.
+fn read_scratch(stream: &mut TcpStream) -> io::Result<Option<BytesMut>> {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.reserve(READ_SPACE);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let fut = stream.read_buf(&mut *scratch);
+        tokio::pin!(fut);
+        match std::future::Future::poll(fut, &mut cx) {
+            Poll::Pending => Ok(None),
+            Poll::Ready(Ok(_)) => Ok(Some(scratch.split())),
+            Poll::Ready(Err(e)) => Err(e),
+        }
+    })
+}
+
+// A value matched at once: boxing the request would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    /// A simple request without a body, and the bytes after its head.
+    Simple(Request<http_body_util::Empty<Bytes>>, BytesMut),
+    /// Not a whole head yet.
+    Partial(BytesMut),
+    /// Anything this loop leaves to hyper.
+    Other(BytesMut),
+}
+
+fn parse_request(mut data: BytesMut) -> Parsed {
+    let mut headers: [MaybeUninit<httparse::Header<'_>>; MAX_HEADERS] = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, &data, &mut headers) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Parsed::Partial(data),
+        Err(_) => return Parsed::Other(data),
+    };
+    if req.version != Some(1) || len > MAX_HEAD {
+        return Parsed::Other(data);
+    }
+    let Some(method) = req.method.and_then(|m| Method::from_bytes(m.as_bytes()).ok()) else {
+        return Parsed::Other(data);
+    };
+    let path = req.path.unwrap_or("");
+    if method == Method::CONNECT || path.is_empty() || path.len() > MAX_URI {
+        return Parsed::Other(data);
+    }
+    let base = data.as_ptr() as usize;
+    let path_at = path.as_ptr() as usize - base;
+    let path_range = path_at..path_at + path.len();
+    let mut names = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+            return Parsed::Other(data);
+        };
+        // Anything about a body, an upgrade, expectations or trailers: hyper's.
+        if name == CONTENT_LENGTH
+            || name == TRANSFER_ENCODING
+            || name == http::header::UPGRADE
+            || name == http::header::EXPECT
+            || name == http::header::TE
+        {
+            return Parsed::Other(data);
+        }
+        let at = h.value.as_ptr() as usize - base;
+        names.push((name, at, at + h.value.len()));
+    }
+    let rest = data.split_off(len);
+    let head = data.freeze();
+    let Ok(uri) = Uri::from_maybe_shared(head.slice(path_range)) else {
+        return other(head, rest);
+    };
+    // Room for what the load balancer adds (X-Forwarded-*, X-Amzn-Trace-Id, ...)
+    // without growing the map.
+    let mut map = HeaderMap::with_capacity(names.len() + 8);
+    for (name, v0, v1) in names {
+        match HeaderValue::from_maybe_shared(head.slice(v0..v1)) {
+            Ok(value) => map.append(name, value),
+            Err(_) => return other(head, rest),
+        };
+    }
+    let mut request = Request::new(http_body_util::Empty::new());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = map;
+    Parsed::Simple(request, rest)
+}
+
+/// Give the head back (with what followed it) for hyper.
+fn other(head: Bytes, rest: BytesMut) -> Parsed {
+    let mut all = BytesMut::with_capacity(head.len() + rest.len());
+    all.extend_from_slice(&head);
+    all.extend_from_slice(&rest);
+    Parsed::Other(all)
+}
+
+fn connection_close(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .any(|v| has_token(v.as_bytes(), b"close"))
+}
+
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// How the response body is framed on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Framing {
+    /// No body is written (HEAD, 204, 304, or an empty body).
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the connection closes.
+    Close,
+}
+
+/// Write `resp` as hyper's server writes it to an HTTP/1.1 client; `Ok(true)` when the
+/// connection may carry another request.
+async fn write_response(
+    stream: &mut TcpStream,
+    resp: Response<Body>,
+    method: &Method,
+    close_requested: bool,
+) -> io::Result<bool> {
+    let (parts, mut body) = resp.into_parts();
+    let status = parts.status;
+    if status.is_informational() {
+        // hyper answers 500 for a 1xx it is given; the phases never make one.
+        let mut out = Vec::new();
+        out.extend_from_slice(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n");
+        push_date(&mut out);
+        out.extend_from_slice(b"\r\n");
+        stream.write_all(&out).await?;
+        return Ok(false);
+    }
+    let known = if body.is_end_stream() {
+        None
+    } else {
+        Some(body.size_hint().exact())
+    };
+    let can_body = !(method == Method::HEAD || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED);
+    let can_length = status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED;
+    let mut out = Vec::with_capacity(256 + parts.headers.len() * 32);
+    let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>();
+    let version: &[u8] = if parts.version == Version::HTTP_10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    };
+    if version == b"HTTP/1.1 " && status == StatusCode::OK && reason.is_none() {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(version);
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        match reason {
+            Some(r) => out.extend_from_slice(r.as_bytes()),
+            None => out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut headers = parts.headers;
+    let mut is_last = close_requested;
+    if close_requested && !connection_close(&headers) {
+        headers.append(CONNECTION, HeaderValue::from_static("close"));
+    }
+    let mut framing = None;
+    let mut wrote_date = false;
+    for name in headers.keys() {
+        let mut values = headers.get_all(name).iter();
+        if name == CONTENT_LENGTH {
+            let first = values.next().map(|v| v.as_bytes()).unwrap_or(b"0");
+            match known {
+                Some(Some(n)) => framing = Some(Framing::Length(n)),
+                Some(None) => {
+                    let Some(n) = parse_length(first) else {
+                        return Err(io::Error::other("illegal content-length in a response"));
+                    };
+                    if values.any(|v| parse_length(v.as_bytes()) != Some(n)) {
+                        return Err(io::Error::other("multiple content-length values in a response"));
+                    }
+                    framing = Some(Framing::Length(n));
+                }
+                None if method == Method::HEAD => framing = Some(Framing::None),
+                None => continue,
+            }
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(first);
+            out.extend_from_slice(b"\r\n");
+            continue;
+        }
+        if name == TRANSFER_ENCODING || name == TRAILER {
+            if !can_body {
+                continue;
+            }
+            let joined = join(headers.get_all(name).iter());
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&joined);
+            if name == TRANSFER_ENCODING {
+                let chunked = joined
+                    .rsplit(|&b| b == b',')
+                    .next()
+                    .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+                if !chunked {
+                    out.extend_from_slice(b", chunked");
+                }
+                framing = Some(Framing::Chunked);
+            }
+            out.extend_from_slice(b"\r\n");
+            continue;
+        }
+        if name == CONNECTION {
+            let joined = join(headers.get_all(name).iter());
+            if has_token(&joined, b"close") {
+                is_last = true;
+            }
+            out.extend_from_slice(b"connection: ");
+            out.extend_from_slice(&joined);
+            out.extend_from_slice(b"\r\n");
+            continue;
+        }
+        if name == DATE {
+            wrote_date = true;
+        }
+        for value in headers.get_all(name) {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    let framing = match framing {
+        Some(f) => f,
+        None => match known {
+            Some(None) if can_body => {
+                out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+                Framing::Chunked
+            }
+            Some(None) => Framing::Close,
+            None | Some(Some(0)) => {
+                if can_length && method != Method::HEAD {
+                    out.extend_from_slice(b"content-length: 0\r\n");
+                }
+                Framing::None
+            }
+            Some(Some(n)) => {
+                if can_length {
+                    out.extend_from_slice(b"content-length: ");
+                    out.extend_from_slice(n.to_string().as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+                Framing::Length(n)
+            }
+        },
+    };
+    if !wrote_date {
+        push_date(&mut out);
+    }
+    out.extend_from_slice(b"\r\n");
+    if !can_body || framing == Framing::None || known.is_none() {
+        stream.write_all(&out).await?;
+        return Ok(!is_last);
+    }
+    // The body: the first frame goes out with the head (one write for most responses).
+    let mut left = match framing {
+        Framing::Length(n) => n,
+        _ => u64::MAX,
+    };
+    let mut ended_cleanly = false;
+    loop {
+        let mut end = false;
+        match body.frame().await {
+            None => {
+                ended_cleanly = true;
+                end = true;
+                if framing == Framing::Chunked {
+                    out.extend_from_slice(b"0\r\n\r\n");
+                }
+            }
+            Some(Err(e)) => {
+                // The target's body broke off: the client sees the connection end.
+                if !out.is_empty() {
+                    stream.write_all(&out).await?;
+                }
+                return Err(io::Error::other(e));
+            }
+            // Trailers are dropped: the response declares none (hyper sends only
+            // declared ones).
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if data.is_empty() => {}
+                Ok(data) => match framing {
+                    Framing::Chunked => {
+                        out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
+                        out.extend_from_slice(&data);
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    Framing::Length(_) => {
+                        let take = (data.len() as u64).min(left) as usize;
+                        out.extend_from_slice(&data[..take]);
+                        left -= take as u64;
+                    }
+                    _ => out.extend_from_slice(&data),
+                },
+                Err(_trailers) => {}
+            },
+        }
+        if matches!(framing, Framing::Length(_)) && left == 0 {
+            end = true;
+        }
+        // Flush before waiting for a frame that may be slow to come.
+        if end || out.len() >= 16 * 1024 || !body.is_end_stream() {
+            if !out.is_empty() {
+                stream.write_all(&out).await?;
+            }
+            out.clear();
+        }
+        if end {
+            break;
+        }
+    }
+    let complete = match framing {
+        Framing::Length(_) => left == 0,
+        Framing::Chunked => ended_cleanly,
+        _ => false,
+    };
+    Ok(!is_last && complete && framing != Framing::Close)
+}
+
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+fn join<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(v.as_bytes());
+    }
+    out
+}
+
+thread_local! {
+    /// The `date:` line, made at most once a second per thread.
+    static DATE_LINE: RefCell<(u64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
+}
+
+fn push_date(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now();
+    let secs = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE_LINE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.0 != secs || cell.1.is_empty() {
+            cell.0 = secs;
+            cell.1 = format!("date: {}\r\n", httpdate::fmt_http_date(now)).into_bytes();
+        }
+        out.extend_from_slice(&cell.1);
+    });
+}
+
+/// A stream that first yields bytes already read from it.
+pub(crate) struct Rewind {
+    prefix: Bytes,
+    inner: TcpStream,
+}
+
+impl Rewind {
+    fn new(inner: TcpStream, prefix: Bytes) -> Rewind {
+        Rewind { prefix, inner }
+    }
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let chunk = self.prefix.split_to(n);
+            buf.put_slice(&chunk);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// For tests: the connection state of one request through [`parse_request`].
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn simple(raw: &[u8]) -> (Request<http_body_util::Empty<Bytes>>, BytesMut) {
+        match parse_request(BytesMut::from(raw)) {
+            Parsed::Simple(r, rest) => (r, rest),
+            Parsed::Partial(_) => panic!("partial"),
+            Parsed::Other(_) => panic!("other"),
+        }
+    }
+
+    fn other(raw: &[u8]) -> bool {
+        matches!(parse_request(BytesMut::from(raw)), Parsed::Other(_))
+    }
+
+    #[test]
+    fn a_simple_get_is_taken_and_pipelined_bytes_kept() {
+        let (r, rest) = simple(b"GET /a?b HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-A: 2\r\n\r\nGET /next");
+        assert_eq!(r.method(), Method::GET);
+        assert_eq!(r.uri().path(), "/a");
+        assert_eq!(r.uri().query(), Some("b"));
+        assert_eq!(r.headers().get_all("x-a").iter().count(), 2);
+        assert_eq!(&rest[..], b"GET /next");
+    }
+
+    #[test]
+    fn a_head_split_anywhere_is_partial() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for cut in 1..raw.len() {
+            assert!(
+                matches!(parse_request(BytesMut::from(&raw[..cut])), Parsed::Partial(_)),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn everything_unusual_goes_to_hyper() {
+        assert!(other(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"));
+        assert!(other(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+        assert!(other(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+        assert!(other(
+            b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+        ));
+        assert!(other(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(other(b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n"), "obs-fold");
+        assert!(other(b"GET / HTTP/1.1\r\nX : a\r\n\r\n"), "space before colon");
+        assert!(other(b"CONNECT a:443 HTTP/1.1\r\n\r\n"));
+        assert!(other(b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(other(b"GET / HTTP/1.1\r\nTE: trailers\r\n\r\n"));
+        let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
+        assert!(other(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()));
+    }
+}
