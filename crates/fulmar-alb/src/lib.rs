@@ -137,8 +137,8 @@ impl DataPlane {
             let control = control.clone();
             async move {
                 while config.changed().await.is_ok() {
-                    // The API call that published this snapshot answers first: its task
-                    // was woken just after this one, and compiling can wait that long.
+                    // The API wakes the followers only after its answer is handed over;
+                    // the yield lets other writers' (tests', reset's) callers go first.
                     tokio::task::yield_now().await;
                     let snapshot = config.borrow_and_update().clone();
                     let mut control = lock(&control);

@@ -69,6 +69,9 @@ struct CertificateOut {
     certificate_arn: String,
 }
 
+/// The security policy of an HTTPS or TLS listener created without one (the API's and
+/// CLI's default; the console picks a TLS 1.3 policy).
+const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
 /// Gateway Load Balancer listeners have neither port nor protocol (GENEVE on 6081).
 const GATEWAY_PROTOCOL: &str = "GENEVE";
 
@@ -229,6 +232,10 @@ pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<ListenersOut<'
     let mut tags = Vec::new();
     merge_tags(&mut tags, input.tags)?;
     let attributes = super::attributes::listener_defaults(&protocol);
+    // AWS's default for HTTPS and TLS listeners created through the API or CLI.
+    let ssl_policy = input
+        .ssl_policy
+        .or_else(|| matches!(protocol.as_str(), "HTTPS" | "TLS").then(|| DEFAULT_SSL_POLICY.to_owned()));
     let listener = Listener {
         arn: txn.child_arn(&lb.arn, ":loadbalancer/", "listener"),
         load_balancer_arn: lb.arn.clone(),
@@ -236,7 +243,7 @@ pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<ListenersOut<'
         protocol,
         default_actions,
         certificates: default_certificate.into_iter().collect(),
-        ssl_policy: input.ssl_policy,
+        ssl_policy,
         alpn_policy,
         tags,
         attributes,
@@ -371,6 +378,8 @@ pub fn modify<'t>(txn: &'t mut Txn, input: ModifyInput) -> Result<ListenersOut<'
     if let Some(policy) = input.ssl_policy {
         super::ssl_policies::check_exists(&policy)?;
         l.ssl_policy = Some(policy);
+    } else if secure(&l.protocol) && l.ssl_policy.is_none() {
+        l.ssl_policy = Some(DEFAULT_SSL_POLICY.to_owned());
     }
     if let Some(actions) = input.default_actions.filter(|a| !a.is_empty()) {
         l.default_actions = actions::parse(txn, actions, &l.protocol)?;
