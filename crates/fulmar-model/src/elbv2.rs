@@ -56,6 +56,11 @@ pub struct TargetGroup {
     pub attributes: BTreeMap<String, String>,
     pub targets: Vec<Target>,
     pub tags: Vec<Tag>,
+    /// Targets deregistered while the group was in use, with when (epoch ms), kept for
+    /// the deregistration delay: DescribeTargetHealth answers them `draining` from the
+    /// moment DeregisterTargets returns, before the data plane has taken the change in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deregistered: Vec<(Target, i64)>,
 }
 
 impl TargetGroup {

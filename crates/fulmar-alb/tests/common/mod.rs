@@ -97,6 +97,7 @@ pub fn target_group(arn: &str, targets: &[SocketAddr]) -> TargetGroup {
         ]),
         targets: targets.iter().map(target).collect(),
         tags: vec![],
+        deregistered: vec![],
     }
 }
 

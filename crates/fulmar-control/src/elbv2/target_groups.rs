@@ -463,6 +463,7 @@ pub fn create(txn: &mut Txn, input: CreateInput) -> Result<TargetGroupsOut, AwsE
         health_check,
         targets: Vec::new(),
         tags: Vec::new(),
+        deregistered: Vec::new(),
     };
     if let Some(existing) = txn
         .config

@@ -159,6 +159,8 @@ pub fn register(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError> {
                 ));
             }
         }
+        tg.deregistered
+            .retain(|(x, _)| !(x.id == target.id && x.port == target.port));
         if !tg.targets.iter().any(|x| x.id == target.id && x.port == target.port) {
             tg.targets.push(target);
         }
@@ -183,6 +185,12 @@ pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError>
         .cloned()
         .ok_or_else(tg_not_found)?;
     let mut tg = (*tg).clone();
+    let now = crate::ids::now_ms();
+    let delay_ms = deregistration_delay_ms(&tg);
+    // Draining happens only where traffic may be in flight: a group some listener or
+    // rule forwards to (as the data plane's health board decides it).
+    let in_use = delay_ms > 0 && !txn.config.load_balancers_of_target_group(&tg.arn).is_empty();
+    tg.deregistered.retain(|(_, at)| at + delay_ms > now);
     for t in input.targets {
         let target = target_of(&tg, t)?;
         let before = tg.targets.len();
@@ -197,10 +205,25 @@ pub fn deregister(txn: &mut Txn, input: TargetsInput) -> Result<Empty, AwsError>
                 ),
             ));
         }
+        if in_use {
+            tg.deregistered
+                .retain(|(x, _)| !(x.id == target.id && x.port == target.port));
+            tg.deregistered.push((target, now));
+        }
     }
     txn.touch(Kind::TargetGroup, &tg.arn);
     txn.config.target_groups.insert(tg.arn.clone(), Arc::new(tg));
     Ok(Empty {})
+}
+
+/// The group's `deregistration_delay.timeout_seconds` in milliseconds (Lambda groups,
+/// which have no such attribute, do not drain).
+fn deregistration_delay_ms(tg: &TargetGroup) -> i64 {
+    let default = if tg.target_type == "lambda" { 0 } else { 300 };
+    tg.attribute("deregistration_delay.timeout_seconds")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(default)
+        * 1000
 }
 
 #[derive(Deserialize)]
@@ -328,7 +351,15 @@ pub fn describe_health(txn: &mut Txn, input: DescribeHealthInput) -> Result<Desc
             .then(|| anomaly_detection(&tg, txn.health.as_ref().and_then(|v| v.anomaly(&tg.arn, target))))
             .flatten()
     };
-    let draining: Vec<Target> = txn.health.as_ref().map(|v| v.draining(&tg.arn)).unwrap_or_default();
+    // Draining: what the data plane drains, and what was deregistered within the delay
+    // (the data plane may not have taken the deregistration in yet).
+    let mut draining: Vec<Target> = txn.health.as_ref().map(|v| v.draining(&tg.arn)).unwrap_or_default();
+    let (now, delay_ms) = (crate::ids::now_ms(), deregistration_delay_ms(&tg));
+    for (target, at) in &tg.deregistered {
+        if at + delay_ms > now && !draining.iter().any(|d| d.id == target.id && d.port == target.port) {
+            draining.push(target.clone());
+        }
+    }
     let mut out = Vec::new();
     match input.targets.filter(|t| !t.is_empty()) {
         Some(requested) => {
