@@ -54,6 +54,22 @@ def uniq(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def publish_validation_records(fulmar, domain: str, certificate: dict) -> None:
+    """Publish every DNS validation CNAME of a described ACM certificate in a new public
+    hosted zone for `domain` (what issues the certificate)."""
+    r53 = fulmar.client("route53")
+    zone = r53.create_hosted_zone(Name=domain, CallerReference=uniq("ref"))["HostedZone"]["Id"]
+    records = {(o["ResourceRecord"]["Name"], o["ResourceRecord"]["Value"]) for o in certificate["DomainValidationOptions"]}
+    changes = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {"Name": name, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": value}]},
+        }
+        for name, value in sorted(records)
+    ]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

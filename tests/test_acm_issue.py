@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from support import create_alb, fixed, lb_address, uniq, wait_listening
+from support import create_alb, fixed, lb_address, publish_validation_records, uniq, wait_listening
 
 DAY = 86400
 
@@ -60,26 +60,7 @@ def request_and_validate(fulmar, acm, domain, key_algorithm=None, sans=()):
     )["CertificateArn"]
     pending = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     assert pending["Status"] == "PENDING_VALIDATION"
-    r53 = fulmar.client("route53")
-    zone = r53.create_hosted_zone(Name=domain, CallerReference=uniq("ref"))["HostedZone"]["Id"]
-    records = {(o["ResourceRecord"]["Name"], o["ResourceRecord"]["Value"]) for o in pending["DomainValidationOptions"]}
-    r53.change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": name,
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": value}],
-                    },
-                }
-                for name, value in sorted(records)
-            ]
-        },
-    )
+    publish_validation_records(fulmar, domain, pending)
     return arn
 
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from support import ACCOUNT_ID, create_alb, create_ip_target_group, forward, uniq
+from support import ACCOUNT_ID, create_alb, create_ip_target_group, forward, publish_validation_records, uniq
 
 AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.12-x86_64"
 
@@ -335,25 +335,7 @@ def test_https_listener_needs_an_issued_certificate(fulmar, acm, network):
         assert error_of(e) == ("CertificateNotFound", f"Certificate '{arn}' not found")
 
     # Publishing the validation CNAME in a public hosted zone issues the certificate.
-    rr = acm.describe_certificate(CertificateArn=pending)["Certificate"]["DomainValidationOptions"][0]["ResourceRecord"]
-    r53 = fulmar.client("route53")
-    zone = r53.create_hosted_zone(Name=domain, CallerReference=uniq("ref"))["HostedZone"]["Id"]
-    r53.change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": rr["Name"],
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": rr["Value"]}],
-                    },
-                }
-            ]
-        },
-    )
+    publish_validation_records(fulmar, domain, acm.describe_certificate(CertificateArn=pending)["Certificate"])
     c = acm.describe_certificate(CertificateArn=pending)["Certificate"]
     assert c["Status"] == "ISSUED"
     assert c["DomainValidationOptions"][0]["ValidationStatus"] == "SUCCESS"

@@ -32,6 +32,8 @@ use crate::snapshot::Snapshot;
 
 /// Pending connections the kernel may queue per listener.
 const BACKLOG: i32 = 1024;
+/// Concurrent streams per HTTP/2 client connection (ALB's limit).
+const MAX_CONCURRENT_STREAMS: u32 = 128;
 
 /// The listener sockets currently accepting, by listener ARN.
 #[derive(Default)]
@@ -195,38 +197,65 @@ async fn serve_hyper(
         let (alb, conn) = (alb.clone(), conn.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let stream = handover.stream;
-    let result = if handover.h2 {
+    let result = serve_with_hyper(
+        TokioIo::new(handover.stream),
+        handover.h2,
+        service,
+        idle_timeout,
+        &mut stop,
+    )
+    .await;
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}
+
+/// Serve a connection with hyper until it ends, or until the listener stops (then the
+/// request in progress finishes and the connection closes): HTTP/2 (at most 128
+/// concurrent streams, as ALB) or HTTP/1.1 with upgrades, whose connections close when
+/// no request head arrives within `idle_timeout`.
+pub(crate) async fn serve_with_hyper<I, S>(
+    io: I,
+    h2: bool,
+    service: S,
+    idle_timeout: std::time::Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), hyper::Error>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = phases::Body, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    if h2 {
         let mut connection = Box::pin(
             http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service),
+                .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+                .serve_connection(io, service),
         );
         tokio::select! {
             result = connection.as_mut() => result,
-            _ = stopped(&mut stop) => {
+            _ = stopped(stop) => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
         }
     } else {
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(idle_timeout)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        tokio::pin!(connection);
+        let mut connection = Box::pin(
+            http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle_timeout)
+                .keep_alive(true)
+                .serve_connection(io, service)
+                .with_upgrades(),
+        );
         tokio::select! {
             result = connection.as_mut() => result,
-            _ = stopped(&mut stop) => {
+            _ = stopped(stop) => {
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
         }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "client connection ended with an error");
     }
 }
 

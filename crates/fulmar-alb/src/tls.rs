@@ -31,9 +31,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fulmar_model::{Config, Listener, LoadBalancer};
-use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -44,16 +43,13 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::alb::Alb;
-use crate::listeners::stopped;
+use crate::listeners::{serve_with_hyper, stopped};
 use crate::observe::ConnectionGuard;
 use crate::phases::{self, Connection};
 
 /// The policy of an HTTPS listener created without one (what AWS applies when an API
 /// call names none).
 pub(crate) const DEFAULT_POLICY: &str = "ELBSecurityPolicy-2016-08";
-
-/// HTTP/2 streams one client connection may have open at once (as on ALB).
-const MAX_CONCURRENT_STREAMS: u32 = 128;
 
 /// TLS 1.2 sessions (by id) and TLS 1.3 stateful tickets kept per listener.
 const SESSION_CACHE: usize = 16_384;
@@ -498,38 +494,7 @@ pub(crate) async fn serve(
         req.extensions_mut().insert(facts.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let io = TokioIo::new(stream);
-    let result = if h2 {
-        let mut connection = Box::pin(
-            http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
-                .serve_connection(io, service),
-        );
-        tokio::select! {
-            result = connection.as_mut() => result,
-            _ = stopped(&mut stop) => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        }
-    } else {
-        let mut connection = Box::pin(
-            http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(idle_timeout)
-                .keep_alive(true)
-                .serve_connection(io, service)
-                .with_upgrades(),
-        );
-        tokio::select! {
-            result = connection.as_mut() => result,
-            _ = stopped(&mut stop) => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        }
-    };
+    let result = serve_with_hyper(TokioIo::new(stream), h2, service, idle_timeout, &mut stop).await;
     if let Err(e) = result {
         tracing::debug!(error = %e, "TLS client connection ended with an error");
     }
