@@ -184,7 +184,8 @@ impl DataPlane {
 }
 
 /// Lock a mutex, recovering the data if a panicking holder poisoned it: the guarded
-/// state is rebuilt from the next snapshot anyway, so a poisoned value is still usable.
+/// state (health boards, connection pools) stays valid between any two of its updates,
+/// so a poisoned value is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -28,6 +28,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
+use crate::lock;
 use crate::phases::{Body, BoxError, UpstreamFailure};
 use crate::FastMap;
 
@@ -201,9 +202,4 @@ fn failed(e: &hyper::Error) -> UpstreamFailure {
     } else {
         UpstreamFailure::Failed(super::error_chain(e))
     }
-}
-
-/// Lock the pool, recovering it if a panicking holder poisoned it (the lists stay valid).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -7,3 +7,10 @@
 
 pub(crate) mod server;
 pub(crate) mod upstream;
+
+/// Whether a comma-separated header value (`Connection`, ...) holds `token`, in any case.
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}

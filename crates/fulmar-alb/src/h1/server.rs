@@ -39,6 +39,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::has_token;
 use crate::alb::Alb;
 use crate::listeners::stopped;
 use crate::phases::{self, Body, Connection};
@@ -286,12 +287,6 @@ fn connection_close(headers: &HeaderMap) -> bool {
         .get_all(CONNECTION)
         .iter()
         .any(|v| has_token(v.as_bytes(), b"close"))
-}
-
-fn has_token(value: &[u8], token: &[u8]) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 /// How the response body is framed on the wire.

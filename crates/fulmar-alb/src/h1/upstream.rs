@@ -39,7 +39,10 @@ use hyper::body::{Frame, SizeHint};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::has_token;
+use crate::lock;
 use crate::phases::{Body, BoxError, UpstreamFailure};
+use crate::responses::full;
 use crate::FastMap;
 
 /// Response header lines at most (hyper's client default).
@@ -335,11 +338,11 @@ fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
             let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
                 .map_err(|_| "invalid response header value".to_owned())?;
             if name == CONNECTION {
-                if saw_close || has_token(&value, b"close") {
+                if saw_close || has_token(value.as_bytes(), b"close") {
                     saw_close = true;
                     keep_alive = false;
                 } else if !keep_alive {
-                    keep_alive = has_token(&value, b"keep-alive");
+                    keep_alive = has_token(value.as_bytes(), b"keep-alive");
                 }
             }
             map.append(name, value);
@@ -402,19 +405,8 @@ fn framing(code: u16, version: Version, headers: &HeaderMap) -> Result<Framing, 
     })
 }
 
-fn has_token(value: &HeaderValue, token: &[u8]) -> bool {
-    value
-        .as_bytes()
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
 fn empty() -> Body {
     http_body_util::Empty::new().map_err(|never| match never {}).boxed()
-}
-
-fn full(data: Bytes) -> Body {
-    http_body_util::Full::new(data).map_err(|never| match never {}).boxed()
 }
 
 /// Where a streaming body is.
@@ -620,11 +612,6 @@ impl hyper::body::Body for Streaming {
             _ => SizeHint::default(),
         }
     }
-}
-
-/// Lock the pool, recovering it if a panicking holder poisoned it (the lists stay valid).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
