@@ -8,6 +8,7 @@
 
 mod memory;
 mod redb_store;
+mod wal;
 
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;

@@ -1,15 +1,22 @@
-//! The embedded default [`Store`]: one redb file under the data directory. redb
-//! commits are durable (fsync) by default, which is what makes an acknowledged API
-//! write survive a crash.
+//! The embedded default [`Store`]: one redb file under the data directory, with a
+//! write-ahead log beside it (`<name>.wal`, see the `wal` module). A commit returns
+//! once its record is flushed to the log, which is what makes an acknowledged API write
+//! survive a crash. Applying it to redb (a non-durable redb commit) and redb's own
+//! durable commits (checkpoints, which let the log start again) are done afterwards by
+//! a background thread that runs only when the CPU has nothing else to do.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::backends::FileBackend;
-use redb::{Database, ReadableTable, StorageBackend, TableDefinition};
+use redb::{Database, Durability, ReadableTable, StorageBackend, TableDefinition, WriteTransaction};
 
+use crate::wal::Log;
 use crate::{Op, Store, StoreError};
 
 const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
@@ -20,17 +27,159 @@ const REVISION: &str = "revision";
 /// touch few pages and a cold read is served by the OS page cache, so a small cache
 /// costs little.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// A log holding records is checkpointed after this long without a commit.
+const IDLE_CHECKPOINT: Duration = Duration::from_secs(1);
 
 pub struct RedbStore {
+    shared: Arc<Shared>,
+    applier: Option<JoinHandle<()>>,
+}
+
+struct Shared {
     db: Database,
+    /// Held by whatever writes to redb, from taking the pending records to committing
+    /// them: redb sees the records in revision order. Taken before `state`.
+    redb: Mutex<()>,
+    state: Mutex<State>,
+    /// Wakes the applier thread (records to apply, or the store closing).
+    wake: Condvar,
+}
+
+pub(crate) struct State {
+    log: Log,
+    /// The latest revision committed (flushed to the log).
+    rev: u64,
+    /// Records flushed to the log, not yet applied to redb, in revision order.
+    pending: Vec<(u64, Vec<Op>)>,
+    closing: bool,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Apply `ops` in `txn` as revision `rev`.
+fn apply(txn: &WriteTransaction, ops: &[Op], rev: u64) -> Result<(), StoreError> {
+    let mut docs = txn.open_table(DOCS).map_err(backend)?;
+    for op in ops {
+        match op {
+            Op::Put { key, value } => {
+                docs.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+            }
+            Op::Delete { key } => {
+                docs.remove(key.as_str()).map_err(backend)?;
+            }
+        }
+    }
+    let mut meta = txn.open_table(META).map_err(backend)?;
+    meta.insert(REVISION, rev).map_err(backend)?;
+    Ok(())
+}
+
+fn revision_in(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let meta = txn.open_table(META).map_err(backend)?;
+    let rev = meta.get(REVISION).map_err(backend)?.map(|v| v.value()).unwrap_or(0);
+    Ok(rev)
+}
+
+impl Shared {
+    /// Apply `records` to redb in one transaction, durable or not. The caller holds `redb`.
+    fn write_redb(&self, records: &[(u64, Vec<Op>)], durable: bool) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(backend)?;
+        if !durable {
+            txn.set_durability(Durability::None);
+        }
+        let mut last = None;
+        for (rev, ops) in records {
+            apply(&txn, ops, *rev)?;
+            last = Some(*rev);
+        }
+        if last.is_none() {
+            // Nothing new: rewrite the revision, so that the commit is never empty.
+            let rev = revision_in(&txn)?;
+            apply(&txn, &[], rev)?;
+        }
+        txn.commit().map_err(backend)
+    }
+
+    /// Apply what is pending to redb; with `durable`, also persist everything applied
+    /// so far and, if no record came meanwhile, let the log start again.
+    fn drain(&self, durable: bool) -> Result<(), StoreError> {
+        let _redb = lock(&self.redb);
+        let (records, taken_at) = {
+            let mut state = lock(&self.state);
+            (std::mem::take(&mut state.pending), state.log.position())
+        };
+        if records.is_empty() && !durable {
+            return Ok(());
+        }
+        if let Err(e) = self.write_redb(&records, durable) {
+            // Put them back, in front of what came meanwhile: the next drain retries.
+            let mut state = lock(&self.state);
+            let newer = std::mem::replace(&mut state.pending, records);
+            state.pending.extend(newer);
+            return Err(e);
+        }
+        if durable {
+            let mut state = lock(&self.state);
+            if state.log.position() == taken_at {
+                state.log.checkpointed();
+            }
+        }
+        Ok(())
+    }
+
+    /// The applier thread: applies records soon after they are committed and
+    /// checkpoints when the log fills or the store is idle. It runs at the idle
+    /// scheduling class (SCHED_IDLE), so it never delays a call being answered; if it
+    /// falls behind, a commit that finds the log full does the work itself.
+    fn run_applier(&self) {
+        set_idle_priority();
+        loop {
+            let durable = {
+                let mut state = lock(&self.state);
+                loop {
+                    if state.closing {
+                        return;
+                    }
+                    if !state.pending.is_empty() {
+                        break state.log.wants_checkpoint();
+                    }
+                    let (guard, waited) = self
+                        .wake
+                        .wait_timeout(state, IDLE_CHECKPOINT)
+                        .unwrap_or_else(|p| p.into_inner());
+                    state = guard;
+                    if waited.timed_out() && !state.log.is_empty() && state.pending.is_empty() {
+                        break true;
+                    }
+                }
+            };
+            if let Err(e) = self.drain(durable) {
+                eprintln!("fulmar-store: applying the log to the store failed: {e}");
+                std::thread::sleep(IDLE_CHECKPOINT);
+            }
+        }
+    }
+}
+
+/// Put the calling thread in the idle scheduling class: it gets the CPU only when no
+/// other thread wants it.
+fn set_idle_priority() {
+    // SAFETY: sched_setscheduler on the calling thread (0) with a valid parameter block.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}
+
 impl RedbStore {
-    /// Open (or create) the store file at `path`.
+    /// Open (or create) the store file at `path`, and its log at `path` with the
+    /// extension `wal`; the log's records newer than the file are applied again.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
         let file = OpenOptions::new()
             .read(true)
@@ -42,46 +191,110 @@ impl RedbStore {
             .set_cache_size(CACHE_BYTES)
             .create_with_backend(WrittenFile::new(file)?)
             .map_err(backend)?;
-        let mut txn = db.begin_write().map_err(backend)?;
-        // Creating the (empty) tables needs no fsync of its own: the first durable commit
-        // persists them, and a crash before it leaves nothing that open would not redo.
-        txn.set_durability(redb::Durability::None);
+        let (mut log, records) = Log::open(&path.with_extension("wal"))?;
+        // The tables, and the records the log holds beyond the file's revision, in one
+        // durable commit: the log then starts again.
+        let txn = db.begin_write().map_err(backend)?;
         {
             txn.open_table(DOCS).map_err(backend)?;
             txn.open_table(META).map_err(backend)?;
         }
+        let mut rev = revision_in(&txn)?;
+        for record in records {
+            if record.rev <= rev {
+                continue;
+            }
+            if record.rev != rev + 1 {
+                break; // a gap: nothing after it can be applied
+            }
+            apply(&txn, &record.ops, record.rev)?;
+            rev = record.rev;
+        }
+        apply(&txn, &[], rev)?;
         txn.commit().map_err(backend)?;
-        Ok(RedbStore { db })
+        log.checkpointed();
+        let shared = Arc::new(Shared {
+            db,
+            redb: Mutex::new(()),
+            state: Mutex::new(State {
+                log,
+                rev,
+                pending: Vec::new(),
+                closing: false,
+            }),
+            wake: Condvar::new(),
+        });
+        let worker = shared.clone();
+        let applier = std::thread::Builder::new()
+            .name("store-apply".into())
+            .spawn(move || worker.run_applier())?;
+        Ok(RedbStore {
+            shared,
+            applier: Some(applier),
+        })
+    }
+
+    /// Apply what is pending, so that redb holds every commit (before reading it).
+    fn applied(&self) -> Result<(), StoreError> {
+        self.shared.drain(false)
+    }
+}
+
+#[cfg(test)]
+impl RedbStore {
+    /// Hold off every commit, apply and checkpoint while the guard lives.
+    pub(crate) fn quiesce(&self) -> (MutexGuard<'_, ()>, MutexGuard<'_, State>) {
+        let redb = lock(&self.shared.redb);
+        (redb, lock(&self.shared.state))
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        lock(&self.shared.state).closing = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.applier.take() {
+            let _ = t.join();
+        }
+        let _ = self.shared.drain(true);
     }
 }
 
 impl Store for RedbStore {
     fn commit(&self, ops: &[Op]) -> Result<u64, StoreError> {
-        let txn = self.db.begin_write().map_err(backend)?;
-        let rev;
+        let shared = &*self.shared;
         {
-            let mut docs = txn.open_table(DOCS).map_err(backend)?;
-            for op in ops {
-                match op {
-                    Op::Put { key, value } => {
-                        docs.insert(key.as_str(), value.as_slice()).map_err(backend)?;
-                    }
-                    Op::Delete { key } => {
-                        docs.remove(key.as_str()).map_err(backend)?;
-                    }
-                }
+            let mut state = lock(&shared.state);
+            if state.log.fits(ops) {
+                let rev = state.rev + 1;
+                state.log.append(rev, ops)?;
+                state.rev = rev;
+                state.pending.push((rev, ops.to_vec()));
+                shared.wake.notify_one();
+                return Ok(rev);
             }
-            let mut meta = txn.open_table(META).map_err(backend)?;
-            let current = meta.get(REVISION).map_err(backend)?.map(|v| v.value()).unwrap_or(0);
-            rev = current + 1;
-            meta.insert(REVISION, rev).map_err(backend)?;
         }
-        txn.commit().map_err(backend)?;
+        // The log is full (the applier is behind) or the batch is too big for it: the
+        // pending records and this batch go to redb in one durable commit, which is a
+        // checkpoint too.
+        let _redb = lock(&shared.redb);
+        let mut state = lock(&shared.state);
+        let rev = state.rev + 1;
+        let mut records = std::mem::take(&mut state.pending);
+        records.push((rev, ops.to_vec()));
+        if let Err(e) = shared.write_redb(&records, true) {
+            records.pop();
+            state.pending = records;
+            return Err(e);
+        }
+        state.rev = rev;
+        state.log.checkpointed();
         Ok(rev)
     }
 
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        self.applied()?;
+        let txn = self.shared.db.begin_read().map_err(backend)?;
         let docs = txn.open_table(DOCS).map_err(backend)?;
         let mut out = Vec::new();
         for entry in docs.range(prefix..).map_err(backend)? {
@@ -95,7 +308,8 @@ impl Store for RedbStore {
     }
 
     fn scan_each(&self, prefix: &str, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        self.applied()?;
+        let txn = self.shared.db.begin_read().map_err(backend)?;
         let docs = txn.open_table(DOCS).map_err(backend)?;
         for entry in docs.range(prefix..).map_err(backend)? {
             let (k, v) = entry.map_err(backend)?;
@@ -108,9 +322,7 @@ impl Store for RedbStore {
     }
 
     fn revision(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let meta = txn.open_table(META).map_err(backend)?;
-        Ok(meta.get(REVISION).map_err(backend)?.map(|v| v.value()).unwrap_or(0))
+        Ok(lock(&self.shared.state).rev)
     }
 }
 
