@@ -13,6 +13,7 @@ import time
 
 import h11
 import pytest
+import requests
 
 from support import create_alb, create_ip_target_group, create_listener, lb_address, poll, wait_target_states
 
@@ -139,9 +140,10 @@ def env(fulmar, network):
     target = H11Target()
     tg = create_ip_target_group(e, network.vpc_id)["TargetGroupArn"]
     e.register_targets(TargetGroupArn=tg, Targets=[target.target])
-    addrs = {}
+    addrs, lbs = {}, {}
     for mode in ("monitor", "defensive", "strictest"):
         lb = create_alb(e, network)
+        lbs[mode] = lb["LoadBalancerArn"]
         if mode != "defensive":  # the default
             e.modify_load_balancer_attributes(
                 LoadBalancerArn=lb["LoadBalancerArn"],
@@ -150,7 +152,7 @@ def env(fulmar, network):
         create_listener(e, lb, PORT, [{"Type": "forward", "TargetGroupArn": tg}])
         addrs[mode] = (lb_address(lb), PORT)
     wait_target_states(e, tg, {target.key: "healthy"})
-    yield {"target": target, "addrs": addrs}
+    yield {"target": target, "addrs": addrs, "lbs": lbs}
     target.stop()
 
 
@@ -272,3 +274,31 @@ def test_target_never_saw_bad_framing(env):
     # the framing of what the load balancer sent.
     poll(lambda: True, timeout=1)
     assert env["target"].errors == []
+
+
+def non_compliant_count(fulmar, lb_arn):
+    """DesyncMitigationMode_NonCompliant_Request_Count of one load balancer, from /metrics."""
+    lb_dim = lb_arn.split(":loadbalancer/")[1]
+    text = requests.get(f"{fulmar.endpoint}/metrics", timeout=5).text
+    m = re.search(
+        rf'^DesyncMitigationMode_NonCompliant_Request_Count\{{LoadBalancer="{re.escape(lb_dim)}"\}} (\d+)$', text, re.M
+    )
+    assert m, "the metric is missing from /metrics"
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("mode", ["monitor", "strictest"])
+def test_non_compliant_requests_are_counted(fulmar, env, mode):
+    lb = env["lbs"][mode]
+    before = non_compliant_count(fulmar, lb)
+    # Compliant: not counted.
+    got, _ = exchange(env["addrs"][mode], b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n", wait=0.5)
+    assert statuses(got)[:1] == [200], got
+    # Acceptable (GET with Content-Length: 0): counted, whether forwarded (monitor) or
+    # blocked (strictest).
+    got, _ = exchange(env["addrs"][mode], b"GET /zero HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", wait=0.5)
+    assert statuses(got)[:1] == ([200] if mode == "monitor" else [400]), got
+    _settle(env["target"])
+    poll(lambda: non_compliant_count(fulmar, lb) == before + 1, 5, what="the non-compliant request to be counted")
+    time.sleep(0.2)
+    assert non_compliant_count(fulmar, lb) == before + 1

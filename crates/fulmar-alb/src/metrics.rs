@@ -41,6 +41,10 @@ pub(crate) struct LbMetrics {
     pub elb_504: AtomicU64,
     /// ClientTLSNegotiationErrorCount: client handshakes that failed.
     pub client_tls_negotiation_errors: AtomicU64,
+    /// DesyncMitigationMode_NonCompliant_Request_Count: requests the desync classifier
+    /// did not find compliant with RFC 7230 (acceptable, ambiguous or severe), whatever
+    /// the mode did with them.
+    pub desync_non_compliant: AtomicU64,
     pub target: TgMetrics,
     groups: Mutex<BTreeMap<String, Arc<TgMetrics>>>,
 }
@@ -129,7 +133,7 @@ impl Metrics {
                 .collect()
         };
         let load = |a: &AtomicU64| a.load(Relaxed).to_string();
-        let counters: [Counter; 16] = [
+        let counters: [Counter; 17] = [
             ("RequestCount", "Requests processed by the load balancer.", &|m| {
                 load(&m.request_count)
             }),
@@ -147,6 +151,11 @@ impl Metrics {
                 "ClientTLSNegotiationErrorCount",
                 "TLS connections from clients that did not establish a session with the load balancer.",
                 &|m| load(&m.client_tls_negotiation_errors),
+            ),
+            (
+                "DesyncMitigationMode_NonCompliant_Request_Count",
+                "Requests that do not comply with RFC 7230 (HTTP/1.x).",
+                &|m| load(&m.desync_non_compliant),
             ),
             (
                 "RuleEvaluations",

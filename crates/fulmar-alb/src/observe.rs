@@ -260,6 +260,10 @@ impl Exchange {
         let status = resp.status().as_u16();
         let action = self.obs.action(ctx.rule_priority);
         lb.request_count.fetch_add(1, Relaxed);
+        if ctx.desync.is_some() {
+            // Set only for a request the classifier did not find compliant.
+            lb.desync_non_compliant.fetch_add(1, Relaxed);
+        }
         lb.rule_evaluations
             .fetch_add(self.obs.rules_evaluated(ctx.rule_priority), Relaxed);
         let group = ctx.target_group.as_ref().and_then(|tg| self.obs.groups.get(&tg.arn));
