@@ -4,9 +4,10 @@
 //!
 //! Towards targets the load balancer speaks what the target group's `ProtocolVersion`
 //! says ([`TargetProtocol`]): HTTP/1.1 for `HTTP1`, HTTP/2 for `HTTP2` and `GRPC` —
-//! with prior knowledge (h2c), as targets here serve plain HTTP. A WebSocket upgrade
-//! always goes to the target over HTTP/1.1, as on AWS, and is spliced after its `101`
-//! (see [`crate::phases::websocket`]).
+//! with prior knowledge (h2c) to `HTTP` target groups, over TLS with ALPN `h2` to
+//! `HTTPS` ones (whose targets' certificates are not validated, as on AWS: see
+//! [`crate::target_tls`]). A WebSocket upgrade always goes to the target over
+//! HTTP/1.1, as on AWS, and is spliced after its `101` (see [`crate::phases::websocket`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -267,6 +268,7 @@ impl ProxyPhases for Alb {
 
     fn upstream_request(&self, head: &mut http::request::Parts, ctx: &RequestContext) {
         let http2 = !ctx.websocket && ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2());
+        let tls = ctx.target_group.as_ref().is_some_and(|tg| tg.https);
         if !head.headers.contains_key(HOST) {
             // HTTP/1.0 without Host: the target's address; HTTP/2 clients: their :authority.
             let host = match head.uri.authority() {
@@ -285,7 +287,7 @@ impl ProxyPhases for Alb {
         if http2 {
             // HTTP/2 carries the host in :authority (absolute form), not in Host.
             let trailers = headers::accepts_trailers(&head.headers);
-            head.uri = http2_uri(head.headers.remove(HOST), ctx.target_addr, path);
+            head.uri = http2_uri(tls, head.headers.remove(HOST), ctx.target_addr, path);
             head.version = Version::HTTP_2;
             headers::strip_hop_by_hop(&mut head.headers);
             if trailers {
@@ -322,14 +324,20 @@ impl ProxyPhases for Alb {
         // The rarer exchanges are boxed so that the common one's future, moved into the
         // timeout and held by the connection's task, stays small.
         let exchange = async {
+            let (http2, tls) = ctx
+                .target_group
+                .as_ref()
+                .map_or((false, false), |tg| (tg.protocol.is_http2(), tg.https));
             if ctx.websocket {
-                Box::pin(self.pool.send_upgrade(target, req)).await.map(pool::boxed)
-            } else if ctx.target_group.as_ref().is_some_and(|tg| tg.protocol.is_http2()) {
-                Box::pin(self.pool.send_h2(target, req)).await.map(pool::boxed)
-            } else if crate::h1::upstream::Direct::carries(&req) {
+                Box::pin(self.pool.send_upgrade(target, tls, req))
+                    .await
+                    .map(pool::boxed)
+            } else if http2 {
+                Box::pin(self.pool.send_h2(target, tls, req)).await.map(pool::boxed)
+            } else if !tls && crate::h1::upstream::Direct::carries(&req) {
                 self.direct.send(target, req).await
             } else {
-                Box::pin(self.pool.send(target, req)).await.map(pool::boxed)
+                Box::pin(self.pool.send(target, tls, req)).await.map(pool::boxed)
             }
         };
         match tokio::time::timeout(ctx.upstream_timeout, exchange).await {
@@ -406,14 +414,19 @@ impl ProxyPhases for Alb {
     }
 }
 
-/// The absolute-form URI of a request to an HTTP/2 target: `http://<host><path>`, the
-/// host being the client's Host when it is a valid authority, else the target's address.
-fn http2_uri(host: Option<HeaderValue>, target: Option<SocketAddr>, path: PathAndQuery) -> Uri {
+/// The absolute-form URI of a request to an HTTP/2 target: `http://<host><path>`
+/// (`https` over TLS), the host being the client's Host when it is a valid authority,
+/// else the target's address.
+fn http2_uri(tls: bool, host: Option<HeaderValue>, target: Option<SocketAddr>, path: PathAndQuery) -> Uri {
     let authority = host
         .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok())
         .or_else(|| target.and_then(|a| http::uri::Authority::try_from(a.to_string()).ok()));
     let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(http::uri::Scheme::HTTP);
+    parts.scheme = Some(if tls {
+        http::uri::Scheme::HTTPS
+    } else {
+        http::uri::Scheme::HTTP
+    });
     parts.authority = authority;
     parts.path_and_query = Some(path.clone());
     Uri::from_parts(parts).unwrap_or_else(|_| Uri::from(path))

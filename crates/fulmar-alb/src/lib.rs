@@ -35,6 +35,7 @@ mod responses;
 mod secgroups;
 mod snapshot;
 mod stickiness;
+mod target_tls;
 mod tls;
 
 use std::path::PathBuf;

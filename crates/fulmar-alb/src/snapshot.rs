@@ -205,6 +205,8 @@ pub(crate) struct CompiledTargetGroup {
     pub health: Arc<GroupHealth>,
     /// How requests reach the targets (`ProtocolVersion`).
     pub protocol: crate::alb::TargetProtocol,
+    /// `Protocol` is `HTTPS`: connections to the targets speak TLS.
+    pub https: bool,
 }
 
 /// A target group's stickiness, with how long a cookie keeps a client on its target.
@@ -293,6 +295,7 @@ impl Snapshot {
                         ),
                         health,
                         protocol: crate::alb::TargetProtocol::of(tg.protocol_version.as_deref()),
+                        https: tg.protocol.as_deref() == Some("HTTPS"),
                     }),
                 ))
             })

@@ -12,6 +12,10 @@
 //! This is what hyper-util's legacy client does for us, minus its per-request task
 //! and its pool key hashing; the request path is the hot path of the data plane.
 //!
+//! Connections to the targets of `HTTPS` target groups run TLS over the TCP connection
+//! (see [`crate::target_tls`]) and are pooled apart from plain ones: a pool key is the
+//! target's address and whether the connection is encrypted.
+//!
 //! An HTTP/2 connection multiplexes: every request to the target shares it (its
 //! `SendRequest` is a cheap clone) until the target closes it, then the next request
 //! opens a new one. A WebSocket upgrade gets a fresh HTTP/1.1 connection of its own,
@@ -26,7 +30,9 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::client::conn::http2;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use crate::lock;
 use crate::phases::{Body, BoxError, UpstreamFailure};
@@ -39,11 +45,14 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 /// Idle connections kept per target at most.
 pub(crate) const MAX_IDLE_PER_TARGET: usize = 256;
 
+/// A pool key: the target's address, and whether the connection speaks TLS.
+type Key = (SocketAddr, bool);
+
 #[derive(Default)]
 pub(crate) struct Pool {
-    targets: Mutex<FastMap<SocketAddr, Vec<Pooled>>>,
+    targets: Mutex<FastMap<Key, Vec<Pooled>>>,
     /// The HTTP/2 connection to each target of an HTTP2 or GRPC target group.
-    h2: Mutex<FastMap<SocketAddr, http2::SendRequest<Body>>>,
+    h2: Mutex<FastMap<Key, http2::SendRequest<Body>>>,
 }
 
 struct Pooled {
@@ -53,16 +62,19 @@ struct Pooled {
 }
 
 impl Pool {
-    /// Send `req` (origin-form URI) to `target` over a pooled or a new connection.
+    /// Send `req` (origin-form URI) to `target` over a pooled or a new connection
+    /// (encrypted when `tls`).
     pub async fn send(
         &self,
         target: SocketAddr,
+        tls: bool,
         mut req: Request<Body>,
     ) -> Result<Response<Incoming>, UpstreamFailure> {
-        while let Some(mut sender) = self.checkout(target) {
+        let key = (target, tls);
+        while let Some(mut sender) = self.checkout(key) {
             match sender.try_send_request(req).await {
                 Ok(resp) => {
-                    self.checkin(target, sender);
+                    self.checkin(key, sender);
                     return Ok(resp);
                 }
                 Err(mut e) => match e.take_message() {
@@ -73,21 +85,27 @@ impl Pool {
             }
         }
         // Boxed: the rare path keeps the common one's future (moved on every request) small.
-        Box::pin(self.send_fresh(target, req)).await
+        Box::pin(self.send_fresh(key, req)).await
     }
 
-    /// Send `req` over a new connection to `target`, pooled after the response head.
-    async fn send_fresh(&self, target: SocketAddr, req: Request<Body>) -> Result<Response<Incoming>, UpstreamFailure> {
-        let mut sender = connect(target).await?;
+    /// Send `req` over a new connection to `key`'s target, pooled after the response head.
+    async fn send_fresh(&self, key: Key, req: Request<Body>) -> Result<Response<Incoming>, UpstreamFailure> {
+        let mut sender = connect(key).await?;
         let resp = sender.send_request(req).await.map_err(|e| failed(&e))?;
-        self.checkin(target, sender);
+        self.checkin(key, sender);
         Ok(resp)
     }
 
     /// Send `req` (absolute-form URI) to `target` over its shared HTTP/2 connection,
     /// opening one when there is none or the target closed it.
-    pub async fn send_h2(&self, target: SocketAddr, req: Request<Body>) -> Result<Response<Incoming>, UpstreamFailure> {
-        let shared = lock(&self.h2).get(&target).filter(|s| !s.is_closed()).cloned();
+    pub async fn send_h2(
+        &self,
+        target: SocketAddr,
+        tls: bool,
+        req: Request<Body>,
+    ) -> Result<Response<Incoming>, UpstreamFailure> {
+        let key = (target, tls);
+        let shared = lock(&self.h2).get(&key).filter(|s| !s.is_closed()).cloned();
         let req = match shared {
             Some(mut sender) => match sender.try_send_request(req).await {
                 Ok(resp) => return Ok(resp),
@@ -99,8 +117,8 @@ impl Pool {
             },
             None => req,
         };
-        let mut sender = connect_h2(target).await?;
-        lock(&self.h2).insert(target, sender.clone());
+        let mut sender = connect_h2(key).await?;
+        lock(&self.h2).insert(key, sender.clone());
         sender.send_request(req).await.map_err(|e| failed(&e))
     }
 
@@ -109,16 +127,17 @@ impl Pool {
     pub async fn send_upgrade(
         &self,
         target: SocketAddr,
+        tls: bool,
         req: Request<Body>,
     ) -> Result<Response<Incoming>, UpstreamFailure> {
-        let mut sender = connect(target).await?;
+        let mut sender = connect((target, tls)).await?;
         sender.send_request(req).await.map_err(|e| failed(&e))
     }
 
     /// A ready connection to `target`, dropping closed and expired ones on the way.
-    fn checkout(&self, target: SocketAddr) -> Option<SendRequest<Body>> {
+    fn checkout(&self, key: Key) -> Option<SendRequest<Body>> {
         let mut targets = lock(&self.targets);
-        let list = targets.get_mut(&target)?;
+        let list = targets.get_mut(&key)?;
         let now = Instant::now();
         let mut i = list.len();
         while i > 0 {
@@ -133,9 +152,9 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, target: SocketAddr, sender: SendRequest<Body>) {
+    fn checkin(&self, key: Key, sender: SendRequest<Body>) {
         let mut targets = lock(&self.targets);
-        let list = targets.entry(target).or_default();
+        let list = targets.entry(key).or_default();
         if list.len() < MAX_IDLE_PER_TARGET {
             list.push(Pooled {
                 sender,
@@ -145,10 +164,23 @@ impl Pool {
     }
 }
 
-async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailure> {
+/// A new HTTP/1.1 connection to `key`'s target (TLS when the key says so).
+async fn connect((target, tls): Key) -> Result<SendRequest<Body>, UpstreamFailure> {
     let stream = open(target).await?;
+    if tls {
+        let stream = encrypt(stream, target, false).await?;
+        handshake_h1(target, stream).await
+    } else {
+        handshake_h1(target, stream).await
+    }
+}
+
+async fn handshake_h1<IO>(target: SocketAddr, io: IO) -> Result<SendRequest<Body>, UpstreamFailure>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let (sender, conn) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(|e| failed(&e))?;
     tokio::spawn(async move {
@@ -159,12 +191,25 @@ async fn connect(target: SocketAddr) -> Result<SendRequest<Body>, UpstreamFailur
     Ok(sender)
 }
 
-/// An HTTP/2 connection with prior knowledge (h2c: the targets speak plain HTTP).
-async fn connect_h2(target: SocketAddr) -> Result<http2::SendRequest<Body>, UpstreamFailure> {
+/// An HTTP/2 connection: with prior knowledge (h2c) to plain targets, negotiated with
+/// ALPN `h2` to TLS ones.
+async fn connect_h2((target, tls): Key) -> Result<http2::SendRequest<Body>, UpstreamFailure> {
     let stream = open(target).await?;
+    if tls {
+        let stream = encrypt(stream, target, true).await?;
+        handshake_h2(target, stream).await
+    } else {
+        handshake_h2(target, stream).await
+    }
+}
+
+async fn handshake_h2<IO>(target: SocketAddr, io: IO) -> Result<http2::SendRequest<Body>, UpstreamFailure>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let (sender, conn) = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(|e| failed(&e))?;
     tokio::spawn(async move {
@@ -175,13 +220,23 @@ async fn connect_h2(target: SocketAddr) -> Result<http2::SendRequest<Body>, Upst
     Ok(sender)
 }
 
-/// A TCP connection to `target`, within [`CONNECT_TIMEOUT`].
 /// A hyper response with its body in the data plane's body type.
 pub(crate) fn boxed(resp: Response<Incoming>) -> Response<Body> {
     use http_body_util::BodyExt;
     resp.map(|b| b.map_err(BoxError::from).boxed())
 }
 
+/// The TLS handshake with a target, within [`CONNECT_TIMEOUT`]; a failed handshake
+/// (a target that does not speak TLS, say) is a failed target: 502.
+async fn encrypt(stream: TcpStream, target: SocketAddr, http2: bool) -> Result<TlsStream<TcpStream>, UpstreamFailure> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, crate::target_tls::connect(stream, target, http2)).await {
+        Err(_) => Err(UpstreamFailure::TimedOut),
+        Ok(Err(e)) => Err(UpstreamFailure::Failed(format!("TLS handshake with {target}: {e}"))),
+        Ok(Ok(stream)) => Ok(stream),
+    }
+}
+
+/// A TCP connection to `target`, within [`CONNECT_TIMEOUT`].
 pub(crate) async fn open(target: SocketAddr) -> Result<TcpStream, UpstreamFailure> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Err(_) => return Err(UpstreamFailure::TimedOut),

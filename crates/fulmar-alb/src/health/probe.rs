@@ -3,7 +3,10 @@
 //! for `GRPC` target groups a gRPC call — `POST <path>` (default
 //! `/AWS.ALB/healthcheck`) over HTTP/2 carrying an empty message — whose `grpc-status`
 //! is judged by `Matcher.GrpcCode` (default `12`, UNIMPLEMENTED: a gRPC server that
-//! answers at all is alive). HTTP/2 is spoken with prior knowledge (h2c).
+//! answers at all is alive). With `HealthCheckProtocol` `HTTPS` the probe runs over TLS
+//! without validating the target's certificate (as AWS does; see [`crate::target_tls`])
+//! and HTTP/2 is negotiated with ALPN `h2`; with `HTTP`, HTTP/2 is spoken with prior
+//! knowledge (h2c).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -35,6 +38,8 @@ pub(crate) struct ProbeSpec {
     pub protocol: TargetProtocol,
     pub matcher: CodeMatcher,
     pub timeout: Duration,
+    /// `HealthCheckProtocol` is `HTTPS`: probes speak TLS.
+    pub tls: bool,
 }
 
 impl ProbeSpec {
@@ -51,7 +56,8 @@ impl ProbeSpec {
             // "200" and "12" are the documented defaults and always parse.
             CodeMatcher::parse(default, grpc).expect("the default matcher is valid")
         });
-        if check.protocol != "HTTP" {
+        let tls = check.protocol == "HTTPS";
+        if check.protocol != "HTTP" && !tls {
             tracing::warn!(protocol = %check.protocol, "health checks are probed over plain HTTP");
         }
         ProbeSpec {
@@ -59,6 +65,7 @@ impl ProbeSpec {
             protocol,
             matcher,
             timeout: Duration::from_secs(u64::from(check.timeout_seconds.max(1))),
+            tls,
         }
     }
 
@@ -84,9 +91,9 @@ pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
     let addr = SocketAddr::new(ip, port);
     let checked = async {
         match spec.protocol {
-            TargetProtocol::Http1 => http1_status(addr, spec.path()).await,
-            TargetProtocol::Http2 => http2_status(addr, spec.path()).await,
-            TargetProtocol::Grpc => grpc_status(addr, spec.path()).await,
+            TargetProtocol::Http1 => http1_status(addr, spec.tls, spec.path()).await,
+            TargetProtocol::Http2 => http2_status(addr, spec.tls, spec.path()).await,
+            TargetProtocol::Grpc => grpc_status(addr, spec.tls, spec.path()).await,
         }
     };
     match tokio::time::timeout(spec.timeout, checked).await {
@@ -101,10 +108,26 @@ pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
 }
 
 /// Send one GET over HTTP/1.1 and return the response status.
-async fn http1_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
+async fn http1_status(addr: SocketAddr, tls: bool, path: &str) -> Result<u16, BoxError> {
     let stream = TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    let driver = tokio::spawn(conn);
+    let (mut sender, driver) = if tls {
+        let stream = crate::target_tls::connect(stream, addr, false).await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        (
+            sender,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    } else {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        (
+            sender,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    };
     let request = Request::get(path)
         .header(HOST, addr.to_string())
         .header(USER_AGENT_HEADER, USER_AGENT)
@@ -117,26 +140,26 @@ async fn http1_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
 }
 
 /// Send one GET over HTTP/2 and return the response status.
-async fn http2_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
-    let request = Request::get(format!("http://{addr}{path}"))
+async fn http2_status(addr: SocketAddr, tls: bool, path: &str) -> Result<u16, BoxError> {
+    let request = Request::get(format!("{}://{addr}{path}", scheme(tls)))
         .header(USER_AGENT_HEADER, USER_AGENT)
         .header(ACCEPT, "*/*")
         .body(Full::new(Bytes::new()))?;
-    let (resp, driver) = http2_exchange(addr, request).await?;
+    let (resp, driver) = http2_exchange(addr, tls, request).await?;
     driver.abort();
     Ok(resp.status().as_u16())
 }
 
 /// Call the gRPC method at `path` with an empty message; return its `grpc-status`.
-async fn grpc_status(addr: SocketAddr, path: &str) -> Result<u16, BoxError> {
+async fn grpc_status(addr: SocketAddr, tls: bool, path: &str) -> Result<u16, BoxError> {
     let request = Request::builder()
         .method(Method::POST)
-        .uri(format!("http://{addr}{path}"))
+        .uri(format!("{}://{addr}{path}", scheme(tls)))
         .header(CONTENT_TYPE, "application/grpc")
         .header(TE, "trailers")
         .header(USER_AGENT_HEADER, USER_AGENT)
         .body(Full::new(Bytes::from_static(EMPTY_GRPC_MESSAGE)))?;
-    let (resp, driver) = http2_exchange(addr, request).await?;
+    let (resp, driver) = http2_exchange(addr, tls, request).await?;
     let result = grpc_code(resp).await;
     driver.abort();
     result
@@ -160,17 +183,41 @@ fn parse_grpc_status(value: Option<&HeaderValue>) -> Option<u16> {
     value?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Open an h2c connection to `addr` and send `request` (absolute-form URI); returns
-/// the response and the connection's driver task (abort it when done).
+fn scheme(tls: bool) -> &'static str {
+    if tls {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// Open an HTTP/2 connection to `addr` (h2c, or TLS with ALPN `h2` when `tls`) and send
+/// `request` (absolute-form URI); returns the response and the connection's driver
+/// task (abort it when done).
 async fn http2_exchange(
     addr: SocketAddr,
+    tls: bool,
     request: Request<Full<Bytes>>,
 ) -> Result<(Response<Incoming>, tokio::task::JoinHandle<()>), BoxError> {
     let stream = TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
-    let driver = tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let (mut sender, driver) = if tls {
+        let stream = crate::target_tls::connect(stream, addr, true).await?;
+        let (sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+        (
+            sender,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    } else {
+        let (sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+        (
+            sender,
+            tokio::spawn(async move {
+                let _ = conn.await;
+            }),
+        )
+    };
     match sender.send_request(request).await {
         Ok(resp) => Ok((resp, driver)),
         Err(e) => {
