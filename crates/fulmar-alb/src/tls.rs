@@ -32,7 +32,6 @@ use std::time::Duration;
 
 use fulmar_model::{Config, Listener, LoadBalancer};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -43,7 +42,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::alb::Alb;
-use crate::listeners::{serve_with_hyper, stopped};
+use crate::listeners::{serve_with_hyper, stopped, ClientLimits};
 use crate::observe::ConnectionGuard;
 use crate::phases::{self, Connection};
 
@@ -428,10 +427,15 @@ pub(crate) fn retain(config: &Config) {
 
 /// The TLS of the listener `conn` arrived on, from the current snapshot; `None` for
 /// a plain HTTP listener.
-pub(crate) fn of_connection(alb: &Alb, conn: &Connection) -> Option<(Option<Arc<ListenerTls>>, Duration)> {
+pub(crate) fn of_connection(alb: &Alb, conn: &Connection) -> Option<(Option<Arc<ListenerTls>>, ClientLimits)> {
     alb.with_snapshot(|snapshot| {
         let listener = snapshot.listeners.get(&*conn.listener_arn)?;
-        listener.https.then(|| (listener.tls.clone(), listener.idle_timeout))
+        let limits = ClientLimits {
+            idle_timeout: listener.idle_timeout,
+            keep_alive: listener.http.client_keep_alive,
+            accepted: conn.accepted,
+        };
+        listener.https.then(|| (listener.tls.clone(), limits))
     })
 }
 
@@ -442,7 +446,7 @@ pub(crate) async fn serve(
     conn: Arc<Connection>,
     alb: Arc<Alb>,
     tls: Option<Arc<ListenerTls>>,
-    idle_timeout: Duration,
+    limits: ClientLimits,
     mut stop: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
 ) {
@@ -494,7 +498,7 @@ pub(crate) async fn serve(
         req.extensions_mut().insert(facts.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let result = serve_with_hyper(TokioIo::new(stream), h2, service, idle_timeout, &mut stop).await;
+    let result = serve_with_hyper(stream, h2, None, service, limits, &mut stop).await;
     if let Err(e) = result {
         tracing::debug!(error = %e, "TLS client connection ended with an error");
     }
