@@ -121,8 +121,14 @@ def env(fulmar, network, tmp_path_factory):
 class H1:
     """One raw keep-alive HTTP/1.1 connection reading Content-Length responses."""
 
-    def __init__(self, addr, port=PORT):
-        self.s = socket.create_connection((addr, port), timeout=10)
+    def __init__(self, addr, tls=False):
+        self.s = socket.create_connection((addr, TLS_PORT if tls else PORT), timeout=10)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["http/1.1"])
+            self.s = ctx.wrap_socket(self.s, server_hostname="a.example.test")
         self.buf = b""
 
     def _fill(self):
@@ -169,9 +175,10 @@ def assert_all_received(body, sent):
     assert received == expected
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 @pytest.mark.parametrize("n", [150, 1000])
-def test_more_than_100_headers_reach_the_target(env, n):
-    c = H1(env["default"])
+def test_more_than_100_headers_reach_the_target(env, n, tls):
+    c = H1(env["default"], tls=tls)
     try:
         sent = many(n)
         status, body = c.request(head("GET", f"/many-{n}", sent))

@@ -12,8 +12,11 @@
 //! rotator) lives per listener across snapshots.
 //!
 //! After the handshake the connection is served by hyper like a plain one: HTTP/2
-//! (at most 128 concurrent streams) when ALPN chose `h2`, else HTTP/1.1 with upgrades
-//! (WebSockets, logged `wss`). Every request carries the connection's [`Tls`] facts in
+//! (at most 128 concurrent streams, closed with GOAWAY on the idle timeout and the
+//! client keep-alive duration) when ALPN chose `h2`, else HTTP/1.1 with upgrades
+//! (WebSockets, logged `wss`), whose first request head is read before hyper takes the
+//! connection, so that hyper's header array is sized for it when it has more than 100
+//! lines. Every request carries the connection's [`Tls`] facts in
 //! its extensions: X-Forwarded-Proto, the `x-amzn-tls-*` headers, redirects and the
 //! access log read them there. A failed handshake closes the connection and counts in
 //! the load balancer's ClientTLSNegotiationErrorCount.
@@ -498,7 +501,19 @@ pub(crate) async fn serve(
         req.extensions_mut().insert(facts.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let result = serve_with_hyper(stream, h2, None, service, limits, &mut stop).await;
+    let result = if h2 {
+        serve_with_hyper(stream, true, None, service, limits, &mut stop).await
+    } else {
+        // hyper's header array is sized for the first head's lines (when over 100).
+        let mut stream = stream;
+        let Some((first, max_headers)) =
+            crate::h1::server::read_first_head(&mut stream, limits.idle_timeout, &mut stop).await
+        else {
+            return;
+        };
+        let stream = crate::h1::server::Rewind::new(stream, first);
+        serve_with_hyper(stream, false, max_headers, service, limits, &mut stop).await
+    };
     if let Err(e) = result {
         tracing::debug!(error = %e, "TLS client connection ended with an error");
     }

@@ -654,19 +654,53 @@ fn push_date(out: &mut Vec<u8>) {
     });
 }
 
-/// A stream that first yields bytes already read from it.
-pub(crate) struct Rewind {
-    prefix: Bytes,
-    inner: TcpStream,
+/// For connections hyper serves from their start (HTTPS listeners): read the first
+/// request head (until its end, 64 KiB, the end of the stream or the idle timeout),
+/// to size hyper's header array for it. The bytes read, to replay with [`Rewind`], and
+/// what [`Handover::max_headers`] would be; `None` when the connection should close
+/// (nothing arrived, the idle timeout passed, the listener stopped).
+pub(crate) async fn read_first_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    idle_timeout: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<(Bytes, Option<usize>)> {
+    let mut data = BytesMut::new();
+    let read = async {
+        loop {
+            data.reserve(READ_SPACE);
+            match stream.read_buf(&mut data).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if data.len() > MAX_HEAD || header_lines(&data).1 {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        done = tokio::time::timeout(idle_timeout, read) => done.ok()?,
+        _ = stopped(stop) => return None,
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let slots = header_slots(&data);
+    Some((data.freeze(), slots))
 }
 
-impl Rewind {
-    fn new(inner: TcpStream, prefix: Bytes) -> Rewind {
+/// A stream that first yields bytes already read from it.
+pub(crate) struct Rewind<S = TcpStream> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    pub(crate) fn new(inner: S, prefix: Bytes) -> Rewind<S> {
         Rewind { prefix, inner }
     }
 }
 
-impl AsyncRead for Rewind {
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if !self.prefix.is_empty() {
             let n = self.prefix.len().min(buf.remaining());
@@ -678,7 +712,7 @@ impl AsyncRead for Rewind {
     }
 }
 
-impl AsyncWrite for Rewind {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
@@ -764,7 +798,7 @@ mod tests {
 
     #[test]
     fn more_than_100_headers_are_taken_within_64k() {
-        for n in [101, 150, 1000, 5000] {
+        for n in [101, 150, 1000, 3000] {
             let many: String = (0..n).map(|i| format!("X-{i}: v{i}\r\n")).collect();
             let raw = format!("GET /m HTTP/1.1\r\nHost: x\r\n{many}\r\nGET /next");
             let (r, rest) = simple(raw.as_bytes());
