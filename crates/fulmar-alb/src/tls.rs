@@ -12,8 +12,11 @@
 //! rotator) lives per listener across snapshots.
 //!
 //! After the handshake the connection is served by hyper like a plain one: HTTP/2
-//! (at most 128 concurrent streams) when ALPN chose `h2`, else HTTP/1.1 with upgrades
-//! (WebSockets, logged `wss`). Every request carries the connection's [`Tls`] facts in
+//! (at most 128 concurrent streams, closed with GOAWAY on the idle timeout and the
+//! client keep-alive duration) when ALPN chose `h2`, else HTTP/1.1 with upgrades
+//! (WebSockets, logged `wss`), whose first request head is read before hyper takes the
+//! connection, so that hyper's header array is sized for it when it has more than 100
+//! lines. Every request carries the connection's [`Tls`] facts in
 //! its extensions: X-Forwarded-Proto, the `x-amzn-tls-*` headers, redirects and the
 //! access log read them there. A failed handshake closes the connection and counts in
 //! the load balancer's ClientTLSNegotiationErrorCount.
@@ -32,7 +35,6 @@ use std::time::Duration;
 
 use fulmar_model::{Config, Listener, LoadBalancer};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -43,7 +45,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::alb::Alb;
-use crate::listeners::{serve_with_hyper, stopped};
+use crate::listeners::{serve_with_hyper, stopped, ClientLimits};
 use crate::observe::ConnectionGuard;
 use crate::phases::{self, Connection};
 
@@ -428,10 +430,15 @@ pub(crate) fn retain(config: &Config) {
 
 /// The TLS of the listener `conn` arrived on, from the current snapshot; `None` for
 /// a plain HTTP listener.
-pub(crate) fn of_connection(alb: &Alb, conn: &Connection) -> Option<(Option<Arc<ListenerTls>>, Duration)> {
+pub(crate) fn of_connection(alb: &Alb, conn: &Connection) -> Option<(Option<Arc<ListenerTls>>, ClientLimits)> {
     alb.with_snapshot(|snapshot| {
         let listener = snapshot.listeners.get(&*conn.listener_arn)?;
-        listener.https.then(|| (listener.tls.clone(), listener.idle_timeout))
+        let limits = ClientLimits {
+            idle_timeout: listener.idle_timeout,
+            keep_alive: listener.http.client_keep_alive,
+            accepted: conn.accepted,
+        };
+        listener.https.then(|| (listener.tls.clone(), limits))
     })
 }
 
@@ -442,7 +449,7 @@ pub(crate) async fn serve(
     conn: Arc<Connection>,
     alb: Arc<Alb>,
     tls: Option<Arc<ListenerTls>>,
-    idle_timeout: Duration,
+    limits: ClientLimits,
     mut stop: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
 ) {
@@ -494,7 +501,19 @@ pub(crate) async fn serve(
         req.extensions_mut().insert(facts.clone());
         async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
     });
-    let result = serve_with_hyper(TokioIo::new(stream), h2, service, idle_timeout, &mut stop).await;
+    let result = if h2 {
+        serve_with_hyper(stream, true, None, service, limits, &mut stop).await
+    } else {
+        // hyper's header array is sized for the first head's lines (when over 100).
+        let mut stream = stream;
+        let Some((first, max_headers)) =
+            crate::h1::server::read_first_head(&mut stream, limits.idle_timeout, &mut stop).await
+        else {
+            return;
+        };
+        let stream = crate::h1::server::Rewind::new(stream, first);
+        serve_with_hyper(stream, false, max_headers, service, limits, &mut stop).await
+    };
     if let Err(e) = result {
         tracing::debug!(error = %e, "TLS client connection ended with an error");
     }

@@ -10,9 +10,14 @@
 //!   its first part.
 //! - A head is parsed with `httparse`, and taken only when it is unambiguously simple:
 //!   HTTP/1.1, no `Content-Length` or `Transfer-Encoding` (no body), no `Upgrade`,
-//!   `Expect` or `TE`, not `CONNECT`, at most 100 header lines, within 64 KiB. The
-//!   request then goes through the same phases as every other
-//!   ([`crate::phases::handle`]), and the response is written as hyper writes it.
+//!   `Expect` or `TE`, not `CONNECT`, within 64 KiB. The request then goes through the
+//!   same phases as every other ([`crate::phases::handle`]), and the response is
+//!   written as hyper writes it.
+//! - Header lines are parsed into a stack array of 100; a head with more (ALB takes any
+//!   number within its 64 KiB) has its lines counted and is parsed again into an array
+//!   of that size. A connection handed over with such a head gets a hyper connection
+//!   sized for twice as many lines ([`Handover::max_headers`]); connections without
+//!   one keep hyper's default array of 100 on the stack.
 //! - Anything else — a body, an upgrade, HTTP/1.0, HTTP/2's preface, a head httparse
 //!   rejects (obs-fold, bad names, ...) — hands the connection, with the bytes already
 //!   read, to hyper for the rest of its life ([`Handover`]), so every edge case and the
@@ -44,10 +49,15 @@ use crate::alb::Alb;
 use crate::listeners::stopped;
 use crate::phases::{self, Body, Connection};
 
-/// Header lines at most in a head this loop takes (hyper's default limit).
+/// Header lines parsed into the stack array (hyper's default limit); heads with more
+/// are parsed again into an array sized for them.
 const MAX_HEADERS: usize = 100;
-/// The longest head this loop takes; longer ones go to hyper (which answers 431).
+/// The longest head this loop takes (ALB's limit on the whole request header); longer
+/// ones go to hyper, whose request then gets ALB's 400 from the phases.
 const MAX_HEAD: usize = 64 * 1024;
+/// The most header lines a hyper connection is sized for: a line takes at least 3
+/// bytes (`a:` and its LF), so a 64 KiB head holds fewer.
+const MAX_HEADER_SLOTS: usize = MAX_HEAD / 3;
 /// The longest request target this loop takes.
 const MAX_URI: usize = 16 * 1024;
 /// Free space in the scratch buffer before each read.
@@ -64,6 +74,9 @@ pub(crate) struct Handover {
     pub stream: Rewind,
     /// The client opened with HTTP/2's preface.
     pub h2: bool,
+    /// Header lines hyper must be able to parse, when the head handed over has more
+    /// than its default 100 (`http1::Builder::max_headers`).
+    pub max_headers: Option<usize>,
 }
 
 /// Serve `stream` until it closes; `Some` when the connection must go to hyper.
@@ -140,6 +153,7 @@ pub(crate) async fn serve(
                 return Some(Handover {
                     stream: Rewind::new(state.stream, data.freeze()),
                     h2: true,
+                    max_headers: None,
                 });
             }
             state.first = false;
@@ -152,6 +166,7 @@ pub(crate) async fn serve(
             }
             Parsed::Partial(data) | Parsed::Other(data) => {
                 return Some(Handover {
+                    max_headers: header_slots(&data),
                     stream: Rewind::new(state.stream, data.freeze()),
                     h2: false,
                 })
@@ -214,31 +229,70 @@ enum Parsed {
     Other(BytesMut),
 }
 
-fn parse_request(mut data: BytesMut) -> Parsed {
+fn parse_request(data: BytesMut) -> Parsed {
     let mut headers: [MaybeUninit<httparse::Header<'_>>; MAX_HEADERS] = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let scanned = scan(&data, &mut headers);
+    finish(data, scanned)
+}
+
+/// [`parse_request`] for a head with more than [`MAX_HEADERS`] lines: parsed again into
+/// an array of as many as it has once it is whole (and within 64 KiB).
+fn parse_many(data: BytesMut) -> Parsed {
+    let (lines, whole) = header_lines(&data);
+    if !whole {
+        return Parsed::Partial(data);
+    }
+    if lines > MAX_HEADER_SLOTS {
+        return Parsed::Other(data); // over 64 KiB
+    }
+    let mut headers = Vec::new();
+    headers.resize_with(lines, MaybeUninit::uninit);
+    let scanned = match scan(&data, &mut headers) {
+        // Counted differently from httparse: hyper's to judge.
+        Scanned::TooManyHeaders => Scanned::Other,
+        scanned => scanned,
+    };
+    finish(data, scanned)
+}
+
+/// What [`scan`] found in a head, as offsets into its buffer.
+enum Scanned {
+    Simple {
+        len: usize,
+        method: Method,
+        path: std::ops::Range<usize>,
+        headers: Vec<(HeaderName, usize, usize)>,
+    },
+    Partial,
+    TooManyHeaders,
+    Other,
+}
+
+/// Parse the head at the start of `data` into `headers`.
+fn scan<'b>(data: &'b [u8], headers: &mut [MaybeUninit<httparse::Header<'b>>]) -> Scanned {
     let mut req = httparse::Request::new(&mut []);
-    let len = match httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, &data, &mut headers) {
+    let len = match httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, data, headers) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Parsed::Partial(data),
-        Err(_) => return Parsed::Other(data),
+        Ok(httparse::Status::Partial) => return Scanned::Partial,
+        Err(httparse::Error::TooManyHeaders) => return Scanned::TooManyHeaders,
+        Err(_) => return Scanned::Other,
     };
     if req.version != Some(1) || len > MAX_HEAD {
-        return Parsed::Other(data);
+        return Scanned::Other;
     }
     let Some(method) = req.method.and_then(|m| Method::from_bytes(m.as_bytes()).ok()) else {
-        return Parsed::Other(data);
+        return Scanned::Other;
     };
     let path = req.path.unwrap_or("");
     if method == Method::CONNECT || path.is_empty() || path.len() > MAX_URI {
-        return Parsed::Other(data);
+        return Scanned::Other;
     }
     let base = data.as_ptr() as usize;
     let path_at = path.as_ptr() as usize - base;
-    let path_range = path_at..path_at + path.len();
     let mut names = Vec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
-            return Parsed::Other(data);
+            return Scanned::Other;
         };
         // Anything about a body, an upgrade, expectations or trailers: hyper's.
         if name == CONTENT_LENGTH
@@ -247,11 +301,32 @@ fn parse_request(mut data: BytesMut) -> Parsed {
             || name == http::header::EXPECT
             || name == http::header::TE
         {
-            return Parsed::Other(data);
+            return Scanned::Other;
         }
         let at = h.value.as_ptr() as usize - base;
         names.push((name, at, at + h.value.len()));
     }
+    Scanned::Simple {
+        len,
+        method,
+        path: path_at..path_at + path.len(),
+        headers: names,
+    }
+}
+
+/// The request [`scan`] found in `data`, built on `data`'s bytes.
+fn finish(mut data: BytesMut, scanned: Scanned) -> Parsed {
+    let (len, method, path_range, names) = match scanned {
+        Scanned::Simple {
+            len,
+            method,
+            path,
+            headers,
+        } => (len, method, path, headers),
+        Scanned::Partial => return Parsed::Partial(data),
+        Scanned::TooManyHeaders => return parse_many(data),
+        Scanned::Other => return Parsed::Other(data),
+    };
     let rest = data.split_off(len);
     let head = data.freeze();
     let Ok(uri) = Uri::from_maybe_shared(head.slice(path_range)) else {
@@ -272,6 +347,36 @@ fn parse_request(mut data: BytesMut) -> Parsed {
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = map;
     Parsed::Simple(request, rest)
+}
+
+/// The header lines of the head at the start of `data` (not the request line), and
+/// whether the head ends within `data`. Lines end with LF or CRLF, and the head with
+/// an empty line, as `httparse` reads them; empty lines before the request line are
+/// skipped, as `httparse` skips them.
+fn header_lines(data: &[u8]) -> (usize, bool) {
+    let mut lines = 0;
+    let mut request_line = false;
+    let mut at = 0;
+    while let Some(n) = data[at..].iter().position(|&b| b == b'\n') {
+        let line = &data[at..at + n];
+        at += n + 1;
+        let empty = line.is_empty() || line == b"\r";
+        match (empty, request_line) {
+            (true, true) => return (lines, true),
+            (true, false) => {}
+            (false, false) => request_line = true,
+            (false, true) => lines += 1,
+        }
+    }
+    (lines, false)
+}
+
+/// How many header lines hyper must parse for the head at the start of `data`: `None`
+/// within its default 100, else twice the lines seen (the rest of the connection's
+/// requests are parsed with that array too).
+fn header_slots(data: &[u8]) -> Option<usize> {
+    let (lines, _) = header_lines(data);
+    (lines > MAX_HEADERS).then(|| (lines * 2).min(MAX_HEADER_SLOTS).max(lines))
 }
 
 /// Give the head back (with what followed it) for hyper.
@@ -549,19 +654,53 @@ fn push_date(out: &mut Vec<u8>) {
     });
 }
 
-/// A stream that first yields bytes already read from it.
-pub(crate) struct Rewind {
-    prefix: Bytes,
-    inner: TcpStream,
+/// For connections hyper serves from their start (HTTPS listeners): read the first
+/// request head (until its end, 64 KiB, the end of the stream or the idle timeout),
+/// to size hyper's header array for it. The bytes read, to replay with [`Rewind`], and
+/// what [`Handover::max_headers`] would be; `None` when the connection should close
+/// (nothing arrived, the idle timeout passed, the listener stopped).
+pub(crate) async fn read_first_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    idle_timeout: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<(Bytes, Option<usize>)> {
+    let mut data = BytesMut::new();
+    let read = async {
+        loop {
+            data.reserve(READ_SPACE);
+            match stream.read_buf(&mut data).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if data.len() > MAX_HEAD || header_lines(&data).1 {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        done = tokio::time::timeout(idle_timeout, read) => done.ok()?,
+        _ = stopped(stop) => return None,
+    }
+    if data.is_empty() {
+        return None;
+    }
+    let slots = header_slots(&data);
+    Some((data.freeze(), slots))
 }
 
-impl Rewind {
-    fn new(inner: TcpStream, prefix: Bytes) -> Rewind {
+/// A stream that first yields bytes already read from it.
+pub(crate) struct Rewind<S = TcpStream> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    pub(crate) fn new(inner: S, prefix: Bytes) -> Rewind<S> {
         Rewind { prefix, inner }
     }
 }
 
-impl AsyncRead for Rewind {
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if !self.prefix.is_empty() {
             let n = self.prefix.len().min(buf.remaining());
@@ -573,7 +712,7 @@ impl AsyncRead for Rewind {
     }
 }
 
-impl AsyncWrite for Rewind {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
@@ -652,6 +791,46 @@ mod tests {
         assert!(other(b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
         assert!(other(b"GET / HTTP/1.1\r\nTE: trailers\r\n\r\n"));
         let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
-        assert!(other(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()));
+        assert!(other(
+            format!("POST / HTTP/1.1\r\n{many}Content-Length: 1\r\n\r\na").as_bytes()
+        ));
+    }
+
+    #[test]
+    fn more_than_100_headers_are_taken_within_64k() {
+        for n in [101, 150, 1000, 3000] {
+            let many: String = (0..n).map(|i| format!("X-{i}: v{i}\r\n")).collect();
+            let raw = format!("GET /m HTTP/1.1\r\nHost: x\r\n{many}\r\nGET /next");
+            let (r, rest) = simple(raw.as_bytes());
+            assert_eq!(r.headers().len(), n + 1, "{n}");
+            assert_eq!(r.headers()["x-0"], "v0");
+            assert_eq!(r.headers()[format!("x-{}", n - 1)], format!("v{}", n - 1));
+            assert_eq!(&rest[..], b"GET /next");
+        }
+        // Bare LF line ends count the same.
+        let many: String = (0..120).map(|i| format!("X-{i}: v\n")).collect();
+        assert_eq!(
+            simple(format!("GET / HTTP/1.1\n{many}\n").as_bytes()).0.headers().len(),
+            120
+        );
+    }
+
+    #[test]
+    fn a_long_head_is_partial_until_its_end_then_hyper_is_sized_for_it() {
+        let many: String = (0..300).map(|i| format!("X-{i}: v\r\n")).collect();
+        let raw = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        let cut = raw.len() - 3;
+        assert!(matches!(
+            parse_request(BytesMut::from(&raw.as_bytes()[..cut])),
+            Parsed::Partial(_)
+        ));
+        assert_eq!(header_lines(raw.as_bytes()), (300, true));
+        assert_eq!(header_lines(&raw.as_bytes()[..cut]), (299, false));
+        assert_eq!(header_lines(b"\r\nGET / HTTP/1.1\r\nA: b\r\n\r\nX: y\r\n"), (1, true));
+        assert_eq!(header_slots(raw.as_bytes()), Some(600));
+        assert_eq!(header_slots(b"GET / HTTP/1.1\r\nA: b\r\n\r\n"), None);
+        // Over 64 KiB: hyper's, whose request the phases answer with 400.
+        let big: String = (0..1000).map(|i| format!("X-{i:04}: {}\r\n", "v".repeat(60))).collect();
+        assert!(other(format!("GET / HTTP/1.1\r\n{big}\r\n").as_bytes()));
     }
 }
