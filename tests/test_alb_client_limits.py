@@ -75,8 +75,15 @@ class HeaderTarget:
                 body, buf = buf[:length], buf[length:]
                 self.paths.append(path)
                 payload = json.dumps({"path": path, "headers": headers, "body": body.decode()}).encode()
+                # /respond-with-headers/N: N more header lines in the response.
+                extra = b""
+                if path.startswith("/respond-with-headers/"):
+                    n = int(path.rsplit("/", 1)[1])
+                    extra = b"".join(b"X-Resp-%d: r%d\r\n" % (i, i) for i in range(n))
                 c.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(payload)
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(payload)
+                    + extra
+                    + b"\r\n"
                     + payload
                 )
         except OSError:
@@ -143,6 +150,7 @@ class H1:
             self._fill()
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
         lines = head.decode("latin-1").split("\r\n")
+        self.last_head = lines
         status = int(lines[0].split()[1])
         length = next((int(v) for k, _, v in (l.partition(":") for l in lines[1:]) if k.lower() == "content-length"), 0)
         while len(self.buf) < length:
@@ -188,6 +196,22 @@ def test_more_than_100_headers_reach_the_target(env, n, tls):
         status, body = c.request(head("GET", f"/again-{n}", sent))
         assert status == 200
         assert_all_received(body, sent)
+        status, body = c.request(head("GET", "/plain", []))
+        assert status == 200 and json.loads(body)["path"] == "/plain"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_responses_with_more_than_100_headers_reach_the_client(env, tls):
+    # ALB limits a response head by its size (32 KB), not by its number of lines.
+    c = H1(env["default"], tls=tls)
+    try:
+        status, _ = c.request(head("GET", "/respond-with-headers/300", []))
+        assert status == 200
+        got = [line for line in c.last_head if line.lower().startswith("x-resp-")]
+        assert [g.lower() for g in got] == [f"x-resp-{i}: r{i}" for i in range(300)], (len(got), got[:3])
+        # The connection to the target and the client's connection both carry on.
         status, body = c.request(head("GET", "/plain", []))
         assert status == 200 and json.loads(body)["path"] == "/plain"
     finally:

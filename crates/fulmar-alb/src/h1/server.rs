@@ -44,7 +44,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::has_token;
+use super::{has_token, header_lines};
 use crate::alb::Alb;
 use crate::listeners::stopped;
 use crate::phases::{self, Body, Connection};
@@ -347,28 +347,6 @@ fn finish(mut data: BytesMut, scanned: Scanned) -> Parsed {
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = map;
     Parsed::Simple(request, rest)
-}
-
-/// The header lines of the head at the start of `data` (not the request line), and
-/// whether the head ends within `data`. Lines end with LF or CRLF, and the head with
-/// an empty line, as `httparse` reads them; empty lines before the request line are
-/// skipped, as `httparse` skips them.
-fn header_lines(data: &[u8]) -> (usize, bool) {
-    let mut lines = 0;
-    let mut request_line = false;
-    let mut at = 0;
-    while let Some(n) = data[at..].iter().position(|&b| b == b'\n') {
-        let line = &data[at..at + n];
-        at += n + 1;
-        let empty = line.is_empty() || line == b"\r";
-        match (empty, request_line) {
-            (true, true) => return (lines, true),
-            (true, false) => {}
-            (false, false) => request_line = true,
-            (false, true) => lines += 1,
-        }
-    }
-    (lines, false)
 }
 
 /// How many header lines hyper must parse for the head at the start of `data`: `None`

@@ -294,6 +294,59 @@ struct Parsed {
     framing: Framing,
 }
 
+/// One response head read from the start of a buffer, as offsets into it.
+struct Head {
+    len: usize,
+    code: u16,
+    status: StatusCode,
+    version: Version,
+    /// The reason phrase when it is not the status code's canonical one.
+    reason: Option<Bytes>,
+    names: Vec<(HeaderName, usize, usize)>,
+}
+
+enum Scanned {
+    Head(Head),
+    Partial,
+    TooManyHeaders,
+}
+
+/// Parse the response head at the start of `buf` into `headers`.
+fn scan<'b>(buf: &'b [u8], headers: &mut [MaybeUninit<httparse::Header<'b>>]) -> Result<Scanned, String> {
+    let mut res = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, headers) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(Scanned::Partial),
+        Err(httparse::Error::TooManyHeaders) => return Ok(Scanned::TooManyHeaders),
+        Err(e) => return Err(format!("invalid HTTP response head: {e}")),
+    };
+    let code = res.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code).map_err(|_| format!("invalid HTTP status code {code}"))?;
+    let version = if res.version == Some(1) {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
+    let reason = res.reason.unwrap_or("");
+    let reason = (Some(reason) != status.canonical_reason()).then(|| Bytes::copy_from_slice(reason.as_bytes()));
+    // Names now, values (as slices of the head, no copy) once the head is frozen.
+    let base = buf.as_ptr() as usize;
+    let mut names = Vec::with_capacity(res.headers.len());
+    for h in res.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid response header name".to_owned())?;
+        let value = h.value.as_ptr() as usize - base;
+        names.push((name, value, value + h.value.len()));
+    }
+    Ok(Scanned::Head(Head {
+        len,
+        code,
+        status,
+        version,
+        reason,
+        names,
+    }))
+}
+
 /// Parse one response head from the start of `buf` (removing it), skipping 1xx
 /// responses other than 101; `None` while it is incomplete.
 fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
@@ -301,31 +354,32 @@ fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
         // Uninitialised: zeroing 100 header slots cost more than parsing a short head.
         let mut headers: [MaybeUninit<httparse::Header<'_>>; MAX_HEADERS] =
             [const { MaybeUninit::uninit() }; MAX_HEADERS];
-        let mut res = httparse::Response::new(&mut []);
-        let len =
-            match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, &mut headers) {
-                Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(e) => return Err(format!("invalid HTTP response head: {e}")),
-            };
-        let code = res.code.unwrap_or(0);
-        let status = StatusCode::from_u16(code).map_err(|_| format!("invalid HTTP status code {code}"))?;
-        let version = if res.version == Some(1) {
-            Version::HTTP_11
-        } else {
-            Version::HTTP_10
+        let head = match scan(buf, &mut headers)? {
+            Scanned::Head(head) => head,
+            Scanned::Partial => return Ok(None),
+            // More header lines than the array holds (ALB limits a response head by its
+            // size, not by its lines): once the whole head is here, an array sized for it.
+            Scanned::TooManyHeaders => {
+                let (lines, ended) = super::header_lines(buf);
+                if !ended {
+                    return Ok(None);
+                }
+                let mut many = Vec::new();
+                many.resize_with(lines, MaybeUninit::uninit);
+                match scan(buf, &mut many)? {
+                    Scanned::Head(head) => head,
+                    _ => return Err("invalid HTTP response head: header lines miscounted".into()),
+                }
+            }
         };
-        let reason = res.reason.unwrap_or("");
-        let reason = (Some(reason) != status.canonical_reason()).then(|| Bytes::copy_from_slice(reason.as_bytes()));
-        // Names now, values (as slices of the head, no copy) once the head is frozen.
-        let base = buf.as_ptr() as usize;
-        let mut names = Vec::with_capacity(res.headers.len());
-        for h in res.headers.iter() {
-            let name =
-                HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid response header name".to_owned())?;
-            let value = h.value.as_ptr() as usize - base;
-            names.push((name, value, value + h.value.len()));
-        }
+        let Head {
+            len,
+            code,
+            status,
+            version,
+            reason,
+            names,
+        } = head;
         let head = buf.split_to(len).freeze();
         if (100..200).contains(&code) && code != 101 {
             continue; // informational: the real response follows
@@ -636,6 +690,25 @@ mod tests {
         assert!(p.keep_alive);
         assert_eq!(&rest[..], b"hello");
         assert_eq!(p.response.headers()["x-a"], "b");
+    }
+
+    #[test]
+    fn heads_with_more_header_lines_than_the_array_parse_whole() {
+        let mut raw = String::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+        for i in 0..300 {
+            raw.push_str(&format!("X-H{i}: v{i}\r\n"));
+        }
+        raw.push_str("\r\nok");
+        // Incomplete: more is needed, whatever the cut.
+        for cut in [raw.len() / 2, raw.len() - 4] {
+            let mut buf = BytesMut::from(&raw.as_bytes()[..cut]);
+            assert!(parse(&mut buf).unwrap().is_none(), "cut at {cut}");
+        }
+        let (p, rest) = parsed(raw.as_bytes());
+        assert_eq!(p.response.headers().len(), 301);
+        assert_eq!(p.response.headers()["x-h299"], "v299");
+        assert_eq!(p.framing, Framing::Length(2));
+        assert_eq!(&rest[..], b"ok");
     }
 
     #[test]
