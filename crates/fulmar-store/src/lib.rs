@@ -13,6 +13,17 @@ mod wal;
 pub use memory::MemoryStore;
 pub use redb_store::RedbStore;
 
+/// Open the file at `path` for reading and writing, creating it if missing (the store
+/// file and its log).
+fn open_read_write(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 /// One change in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {

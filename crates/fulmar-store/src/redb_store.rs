@@ -5,7 +5,7 @@
 //! durable commits (checkpoints, which let the log start again) are done afterwards by
 //! a background thread that runs only when the CPU has nothing else to do.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -181,12 +181,7 @@ impl RedbStore {
     /// Open (or create) the store file at `path`, and its log at `path` with the
     /// extension `wal`; the log's records newer than the file are applied again.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        let file = crate::open_read_write(path)?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create_with_backend(WrittenFile::new(file)?)

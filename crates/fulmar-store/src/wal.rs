@@ -21,7 +21,7 @@
 //! acknowledged) or whose revision does not follow the one before (a record of an
 //! earlier pass over the file, before a checkpoint).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -57,12 +57,7 @@ impl Log {
     /// Open the log at `path`, creating it (written with zeros and flushed) if it is
     /// missing or short. Returns the log, positioned at its start, and the records it holds.
     pub(crate) fn open(path: &Path) -> io::Result<(Log, Vec<Record>)> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
+        let file = crate::open_read_write(path)?;
         let len = file.metadata()?.len();
         let mut records = Vec::new();
         if len < SIZE {

@@ -297,7 +297,6 @@ struct Parsed {
 /// One response head read from the start of a buffer, as offsets into it.
 struct Head {
     len: usize,
-    code: u16,
     status: StatusCode,
     version: Version,
     /// The reason phrase when it is not the status code's canonical one.
@@ -339,7 +338,6 @@ fn scan<'b>(buf: &'b [u8], headers: &mut [MaybeUninit<httparse::Header<'b>>]) ->
     }
     Ok(Scanned::Head(Head {
         len,
-        code,
         status,
         version,
         reason,
@@ -374,12 +372,12 @@ fn parse(buf: &mut BytesMut) -> Result<Option<Parsed>, String> {
         };
         let Head {
             len,
-            code,
             status,
             version,
             reason,
             names,
         } = head;
+        let code = status.as_u16();
         let head = buf.split_to(len).freeze();
         if (100..200).contains(&code) && code != 101 {
             continue; // informational: the real response follows
