@@ -1,9 +1,9 @@
 //! The embedded default [`Store`]: one redb file under the data directory, with a
 //! write-ahead log beside it (`<name>.wal`, see the `wal` module). A commit returns
 //! once its record is flushed to the log, which is what makes an acknowledged API write
-//! survive a crash. Applying it to redb (a non-durable redb commit) and redb's own
-//! durable commits (checkpoints, which let the log start again) are done afterwards by
-//! a background thread that runs only when the CPU has nothing else to do.
+//! survive a crash. The records are kept in memory and written to redb in batches, as
+//! one durable redb commit (a checkpoint, which lets the log start again), by a
+//! background thread that runs only when the CPU has nothing else to do.
 
 use std::fs::File;
 use std::io;
@@ -133,33 +133,36 @@ impl Shared {
         Ok(())
     }
 
-    /// The applier thread: applies records soon after they are committed and
-    /// checkpoints when the log fills or the store is idle. It runs at the idle
-    /// scheduling class (SCHED_IDLE), so it never delays a call being answered; if it
-    /// falls behind, a commit that finds the log full does the work itself.
+    /// The applier thread: checkpoints (applies the pending records to redb in one
+    /// durable commit) when the log asks for it, and at most `IDLE_CHECKPOINT` after a
+    /// record was appended. It is woken only for the first, not by every commit: a wake-up
+    /// per commit put it on the CPU between a commit and the answer to its call, however
+    /// low its priority. It runs at the idle scheduling class (SCHED_IDLE), so it never
+    /// delays a call being answered; if it falls behind, a commit that finds the log full
+    /// does the work itself.
     fn run_applier(&self) {
         set_idle_priority();
         loop {
-            let durable = {
+            {
                 let mut state = lock(&self.state);
                 loop {
                     if state.closing {
                         return;
                     }
-                    if !state.pending.is_empty() {
-                        break state.log.wants_checkpoint();
+                    if state.log.wants_checkpoint() {
+                        break;
                     }
                     let (guard, waited) = self
                         .wake
                         .wait_timeout(state, IDLE_CHECKPOINT)
                         .unwrap_or_else(|p| p.into_inner());
                     state = guard;
-                    if waited.timed_out() && !state.log.is_empty() && state.pending.is_empty() {
-                        break true;
+                    if waited.timed_out() && !state.log.is_empty() {
+                        break;
                     }
                 }
-            };
-            if let Err(e) = self.drain(durable) {
+            }
+            if let Err(e) = self.drain(true) {
                 eprintln!("fulmar-store: applying the log to the store failed: {e}");
                 std::thread::sleep(IDLE_CHECKPOINT);
             }
@@ -265,7 +268,9 @@ impl Store for RedbStore {
                 state.log.append(rev, ops)?;
                 state.rev = rev;
                 state.pending.push((rev, ops.to_vec()));
-                shared.wake.notify_one();
+                if state.log.wants_checkpoint() {
+                    shared.wake.notify_one();
+                }
                 return Ok(rev);
             }
         }

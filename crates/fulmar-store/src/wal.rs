@@ -2,9 +2,9 @@
 //! page written and flushed, instead of the five to seven pages of a durable redb commit.
 //!
 //! A commit is appended here as one record and flushed with fdatasync before it
-//! returns; it is applied to redb afterwards, off the caller's path. A checkpoint (a
-//! durable redb commit, which persists every non-durable one before it) lets the log
-//! start again from its beginning. On open, the records newer than redb's durable
+//! returns; it is applied to redb afterwards, off the caller's path, in batches. A
+//! checkpoint (a durable redb commit of every record not yet durable in redb) lets the
+//! log start again from its beginning. On open, the records newer than redb's durable
 //! revision are applied again.
 //!
 //! The file has a fixed size and is written with zeros when created, so an append
@@ -35,8 +35,8 @@ const HEADER: usize = 24;
 pub(crate) const SIZE: u64 = 1024 * 1024;
 /// A checkpoint is asked for once this much of the log is used.
 pub(crate) const CHECKPOINT_BYTES: u64 = 128 * 1024;
-/// ... or once this many records are in it (non-durable redb commits cannot reuse the
-/// pages they free until a durable one, so the redb file grows between checkpoints).
+/// ... or once this many records are in it (they wait in memory until then, and a
+/// reopen applies them again).
 pub(crate) const CHECKPOINT_RECORDS: u32 = 64;
 
 pub(crate) struct Log {
