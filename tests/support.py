@@ -517,6 +517,37 @@ class Network:
 _vpc_counter = iter(range(1, 250))
 
 
+# The regular expression of AWS's Athena table for ALB connection logs (Athena user
+# guide, "Create the table for ALB connection logs"): the standard parser of the format.
+CONN_LOG_FIELDS = (
+    "time", "client_ip", "client_port", "listener_port", "tls_protocol", "tls_cipher",
+    "tls_handshake_latency", "leaf_client_cert_subject", "leaf_client_cert_validity",
+    "leaf_client_cert_serial_number", "tls_verify_status", "conn_trace_id",
+)
+CONN_LOG_REGEX = re.compile(
+    r'([^ ]*) ([^ ]*) ([0-9]*) ([0-9]*) ([A-Za-z0-9.-]*) ([^ ]*) ([-.0-9]*) "([^"]*)" ([^ ]*) ([^ ]*) ([^ ]*) ?([^ ]*)?( .*)?'
+)
+
+
+def connection_log_entries(root: Path) -> list:
+    """Every connection-log entry delivered under `root` (a bucket's directory), as
+    dicts of AWS's field names, parsed with AWS's own Athena expression; the files are
+    checked to be named as ELB names them."""
+    import gzip
+
+    entries = []
+    for f in root.rglob("conn_log_*.log.gz"):
+        assert re.fullmatch(
+            r"conn_log_\d{12}_elasticloadbalancing_[a-z0-9-]+_app\.[^.]+\.[0-9a-f]+_\d{8}T\d{4}Z_[0-9.]+_[0-9a-z]{8}\.log\.gz",
+            f.name,
+        ), f.name
+        for line in gzip.decompress(f.read_bytes()).decode().splitlines():
+            m = CONN_LOG_REGEX.fullmatch(line)
+            assert m and m.group(13) is None, line
+            entries.append(dict(zip(CONN_LOG_FIELDS, m.groups())))
+    return entries
+
+
 def make_network(ec2, azs=("us-east-1a", "us-east-1b")) -> Network:
     """A VPC with one subnet per AZ and a security group, as a user builds it first."""
     second = next(_vpc_counter)

@@ -32,6 +32,7 @@ from websockets.sync.server import serve as ws_serve
 from test_alb_protocols import GrpcBackend
 
 from support import (
+    connection_log_entries,
     create_alb,
     free_port,
     create_ip_target_group,
@@ -199,6 +200,8 @@ def env(fulmar, network, backend_factory, tmp_path_factory):
         Attributes=[
             {"Key": "access_logs.s3.enabled", "Value": "true"},
             {"Key": "access_logs.s3.bucket", "Value": "https-logs"},
+            {"Key": "connection_logs.s3.enabled", "Value": "true"},
+            {"Key": "connection_logs.s3.bucket", "Value": "https-logs"},
         ],
     )
     lis = https_listener(e, lb, PORT, default_arn, forward(tg))
@@ -503,7 +506,8 @@ def test_access_log_fields(fulmar, env):
     curl(f"https://{host}:{PORT}/logged-https", resolve=resolve, cacert=env["cafile"])
     curl(f"https://{host}:{PORT}/logged-h2", resolve=resolve, cacert=env["cafile"], http2=True)
     fulmar.restart()  # delivers the open access-log files
-    logs = list((fulmar.data_dir / "access-logs" / "https-logs").rglob("*.log.gz"))
+    logs = [f for f in (fulmar.data_dir / "access-logs" / "https-logs").rglob("*.log.gz")
+            if not f.name.startswith("conn_log_")]
     assert logs, "no access log delivered"
     lines = [line for f in logs for line in gzip.decompress(f.read_bytes()).decode().splitlines()]
 
@@ -527,3 +531,20 @@ def test_access_log_fields(fulmar, env):
     ws_line = one("/ws/echo?logged=1")
     assert ws_line.startswith("wss ") and " 101 101 " in ws_line, ws_line
     assert f'"a.example.test" "{env["default_arn"]}"' in ws_line, ws_line
+
+    # Connection logs, beside the access logs in the same bucket: one entry per TLS
+    # connection, with the access log's protocol, cipher and conn_trace_id.
+    entries = connection_log_entries(fulmar.data_dir / "access-logs" / "https-logs")
+    by_trace = {entry["conn_trace_id"]: entry for entry in entries}
+    assert len(by_trace) == len(entries), "a conn_trace_id logged twice"
+    for line in (https_line, h2_line, ws_line):
+        fields = line.split(" ")
+        entry = by_trace.get(fields[-4])  # conn_trace_id, before the three transform fields
+        assert entry, (fields[-4], line)
+        assert f"{entry['client_ip']}:{entry['client_port']}" == fields[3], (entry, line)
+        assert entry["listener_port"] == str(PORT)
+        m = re.search(r'" (\S+) (\S+) (arn:aws:elasticloadbalancing:\S+|-) "', line)
+        assert (entry["tls_cipher"], entry["tls_protocol"]) == (m.group(1), m.group(2)), (entry, line)
+        assert 0 <= float(entry["tls_handshake_latency"]) < 10, entry
+        assert re.fullmatch(r"\d+\.\d{3}", entry["tls_handshake_latency"]), entry
+        assert entry["tls_verify_status"] == "Success" and entry["leaf_client_cert_subject"] == "-", entry

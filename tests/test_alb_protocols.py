@@ -32,6 +32,7 @@ from websockets.sync.client import connect as ws_connect
 from websockets.sync.server import serve as ws_serve
 
 from support import (
+    connection_log_entries,
     create_alb,
     create_ip_target_group,
     create_listener,
@@ -269,6 +270,9 @@ def env(fulmar, network):
         Attributes=[
             {"Key": "access_logs.s3.enabled", "Value": "true"},
             {"Key": "access_logs.s3.bucket", "Value": "protocol-logs"},
+            {"Key": "connection_logs.s3.enabled", "Value": "true"},
+            {"Key": "connection_logs.s3.bucket", "Value": "protocol-logs"},
+            {"Key": "connection_logs.s3.prefix", "Value": "connections"},
         ],
     )
     lis = create_listener(e, lb, PORT, fixed("404", "no rule matched"))["ListenerArn"]
@@ -564,7 +568,8 @@ def test_websocket_counts_in_metrics_and_access_log(fulmar, env):
     assert metric(fulmar, "RequestCount", lb_arn) >= requests_before + 1
 
     fulmar.restart()  # delivers the open access-log files
-    logs = list((fulmar.data_dir / "access-logs" / "protocol-logs").rglob("*.log.gz"))
+    logs = [f for f in (fulmar.data_dir / "access-logs" / "protocol-logs").rglob("*.log.gz")
+            if not f.name.startswith("conn_log_")]
     assert logs, "no access log delivered"
     lines = [line for f in logs for line in gzip.decompress(f.read_bytes()).decode().splitlines()]
     ws_lines = [line for line in lines if "/ws/echo?logged=1" in line]
@@ -579,3 +584,23 @@ def test_websocket_counts_in_metrics_and_access_log(fulmar, env):
     assert h2_lines and h2_lines[0].startswith("h2 ") and "HTTP/2.0" in h2_lines[0]
     grpc_lines = [line for line in lines if "/test.Echo/Say" in line]
     assert grpc_lines and all(line.startswith("h2 ") for line in grpc_lines)
+
+    # The connection log, under its own prefix of the same bucket: one entry per client
+    # connection, sharing the access log's conn_trace_id; no TLS on an HTTP listener.
+    bucket = fulmar.data_dir / "access-logs" / "protocol-logs"
+    assert not list((bucket / "AWSLogs").rglob("conn_log_*")), "connection logs outside their prefix"
+    entries = connection_log_entries(bucket / "connections" / "AWSLogs")
+    trace_id = fields[-4]  # conn_trace_id, before the three transform fields
+    assert trace_id.startswith("TID_"), ws_lines[0]
+    mine = [entry for entry in entries if entry["conn_trace_id"] == trace_id]
+    assert len(mine) == 1, (trace_id, entries)
+    entry = mine[0]
+    assert entry["client_ip"] == "127.0.0.1" and f"127.0.0.1:{entry['client_port']}" == fields[3], (entry, fields)
+    assert entry["listener_port"] == str(PORT)
+    assert (entry["tls_protocol"], entry["tls_cipher"], entry["tls_handshake_latency"]) == ("-", "-", "-")
+    assert (entry["leaf_client_cert_subject"], entry["leaf_client_cert_validity"]) == ("-", "-")
+    assert (entry["leaf_client_cert_serial_number"], entry["tls_verify_status"]) == ("-", "Success")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["time"]), entry
+    # Every request's connection was logged.
+    logged = {entry["conn_trace_id"] for entry in entries}
+    assert {line.split(" ")[-4] for line in lines} <= logged, [line for line in lines if line.split(" ")[-4] not in logged]

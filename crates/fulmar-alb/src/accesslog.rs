@@ -9,6 +9,11 @@
 //! in place of S3. A file covers one interval (5 minutes, as on AWS): it is written
 //! under a `.tmp` name and renamed to its final name when the interval ends or the
 //! data plane shuts down, the moment ELB would deliver it to the bucket.
+//!
+//! Connection logs (`connection_logs.s3.enabled=true`) go the same way: one
+//! [`ConnRecord`] per client connection established, in AWS's connection-log format
+//! ([`ConnRecord::line`]), in files named `conn_log_<account>_elasticloadbalancing_...`
+//! beside the access logs of their bucket.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -34,7 +39,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 pub(crate) struct Destination {
     /// `<data-dir>/access-logs/<bucket>[/<prefix>]/AWSLogs/<account>/elasticloadbalancing/<region>`.
     pub dir: PathBuf,
-    /// `<account>_elasticloadbalancing_<region>_app.<name>.<id>`.
+    /// `[conn_log_]<account>_elasticloadbalancing_<region>_app.<name>.<id>`.
     pub stem: String,
     /// The load balancer's address, part of every file name.
     pub ip: Ipv4Addr,
@@ -42,16 +47,48 @@ pub(crate) struct Destination {
     pub elb: String,
 }
 
+/// The two logs a load balancer writes to S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogKind {
+    /// `access_logs.s3.*`: a line per request.
+    Access,
+    /// `connection_logs.s3.*`: a line per client connection.
+    Connection,
+}
+
+impl LogKind {
+    fn attribute(self, name: &str) -> String {
+        match self {
+            LogKind::Access => format!("access_logs.s3.{name}"),
+            LogKind::Connection => format!("connection_logs.s3.{name}"),
+        }
+    }
+
+    /// What a file name starts with before the account id.
+    fn file_prefix(self) -> &'static str {
+        match self {
+            LogKind::Access => "",
+            // AWS's guide writes `conn_log.`; the objects ELB delivers are named `conn_log_`.
+            LogKind::Connection => "conn_log_",
+        }
+    }
+}
+
 impl Destination {
-    /// The destination of a load balancer whose attributes enable access logs;
-    /// `None` when they are off or name no bucket, or the ARN is not an ELB ARN.
-    pub fn of(data_dir: &Path, account_id: &str, lb: &fulmar_model::LoadBalancer) -> Option<Destination> {
-        let attr = |k: &str| lb.attributes.get(k).map(|v| v.trim());
-        if attr("access_logs.s3.enabled") != Some("true") {
+    /// The destination of a load balancer's `kind` of log when its attributes enable
+    /// it; `None` when they are off or name no bucket, or the ARN is not an ELB ARN.
+    pub fn of(
+        data_dir: &Path,
+        account_id: &str,
+        lb: &fulmar_model::LoadBalancer,
+        kind: LogKind,
+    ) -> Option<Destination> {
+        let attr = |k: &str| lb.attributes.get(&kind.attribute(k)).map(|v| v.trim());
+        if attr("enabled") != Some("true") {
             return None;
         }
-        let bucket = attr("access_logs.s3.bucket").filter(|b| !b.is_empty())?;
-        let prefix = attr("access_logs.s3.prefix").unwrap_or("");
+        let bucket = attr("bucket").filter(|b| !b.is_empty())?;
+        let prefix = attr("prefix").unwrap_or("");
         // arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>
         let mut parts = lb.arn.splitn(6, ':');
         let region = parts.nth(3)?;
@@ -66,7 +103,11 @@ impl Destination {
         dir.push(account);
         dir.push("elasticloadbalancing");
         dir.push(region);
-        let stem = format!("{account}_elasticloadbalancing_{region}_{}", elb.replace('/', "."));
+        let stem = format!(
+            "{}{account}_elasticloadbalancing_{region}_{}",
+            kind.file_prefix(),
+            elb.replace('/', ".")
+        );
         Some(Destination {
             dir,
             stem,
@@ -189,6 +230,42 @@ impl Record {
     }
 }
 
+/// One client connection, as the connection log records it.
+#[derive(Debug)]
+pub(crate) struct ConnRecord {
+    pub destination: Arc<Destination>,
+    /// When the connection was established (for HTTPS, its handshake completed).
+    pub time: SystemTime,
+    pub client: SocketAddr,
+    pub listener_port: u16,
+    /// The TLS connection (HTTPS listeners) and how long its handshake took.
+    pub tls: Option<(crate::tls::Tls, Duration)>,
+    /// The same id as the access-log entries of the connection's requests.
+    pub conn_trace_id: Arc<str>,
+}
+
+impl ConnRecord {
+    /// The log line, without its newline: `time client_ip client_port listener_port
+    /// tls_protocol tls_cipher tls_handshake_latency "leaf_client_cert_subject"
+    /// leaf_client_cert_validity leaf_client_cert_serial_number tls_verify_status
+    /// conn_trace_id`. The TLS fields are `-` on plain HTTP; the client-certificate
+    /// fields are `-` (no mutual TLS).
+    pub fn line(&self) -> String {
+        let tls = self.tls.as_ref().map(|(t, took)| (&*t.0, took));
+        format!(
+            "{} {} {} {} {} {} {} \"-\" - - Success {}",
+            iso8601(self.time),
+            self.client.ip(),
+            self.client.port(),
+            self.listener_port,
+            tls.map_or("-", |(t, _)| t.protocol),
+            tls.map_or("-", |(t, _)| t.cipher),
+            tls.map_or_else(|| "-".to_owned(), |(_, took)| format!("{:.3}", took.as_secs_f64())),
+            self.conn_trace_id,
+        )
+    }
+}
+
 /// A quoted field: `"` and `\` escaped, control characters dropped as AWS does with
 /// percent-less output (the field must stay on one line).
 fn quoted(s: &str) -> String {
@@ -253,6 +330,7 @@ pub(crate) struct AccessLogs {
 
 enum Message {
     Record(Box<Record>),
+    Conn(Box<ConnRecord>),
     /// Close every open file (delivering it) and answer.
     Flush(oneshot::Sender<()>),
 }
@@ -270,7 +348,16 @@ impl AccessLogs {
 
     /// Queue a record; dropped (and counted) when the writer is this far behind.
     pub fn send(&self, record: Record) {
-        if self.tx.try_send(Message::Record(Box::new(record))).is_err() {
+        self.queue(Message::Record(Box::new(record)));
+    }
+
+    /// Queue a connection-log record, as [`AccessLogs::send`].
+    pub fn send_conn(&self, record: ConnRecord) {
+        self.queue(Message::Conn(Box::new(record)));
+    }
+
+    fn queue(&self, message: Message) {
+        if self.tx.try_send(message).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "access log writer is behind; records dropped");
@@ -306,7 +393,14 @@ async fn writer(mut rx: mpsc::Receiver<Message>, interval: Duration) {
                         deliver_all(&mut open);
                         boundary = next_boundary(SystemTime::now(), interval);
                     }
-                    write(&mut open, &record, boundary);
+                    write(&mut open, &record.destination, record.line(), boundary);
+                }
+                Some(Message::Conn(record)) => {
+                    if SystemTime::now() >= boundary {
+                        deliver_all(&mut open);
+                        boundary = next_boundary(SystemTime::now(), interval);
+                    }
+                    write(&mut open, &record.destination, record.line(), boundary);
                 }
                 Some(Message::Flush(done)) => {
                     deliver_all(&mut open);
@@ -332,8 +426,7 @@ fn next_boundary(now: SystemTime, interval: Duration) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(((since / step + 1) * step) as u64)
 }
 
-fn write(open: &mut HashMap<PathBuf, OpenFile>, record: &Record, end: SystemTime) {
-    let dest = &record.destination;
+fn write(open: &mut HashMap<PathBuf, OpenFile>, dest: &Destination, mut line: String, end: SystemTime) {
     let key = dest.dir.join(&dest.stem);
     if !open.contains_key(&key) {
         match create(dest, end) {
@@ -349,7 +442,6 @@ fn write(open: &mut HashMap<PathBuf, OpenFile>, record: &Record, end: SystemTime
     let Some(file) = open.get_mut(&key) else {
         return;
     };
-    let mut line = record.line();
     line.push('\n');
     if let Err(e) = file.gz.write_all(line.as_bytes()) {
         tracing::warn!(file = %file.partial.display(), error = %e, "cannot write an access log record");
@@ -421,6 +513,69 @@ mod tests {
         assert_eq!(seconds(None), "-1");
         assert_eq!(seconds(Some(Duration::from_micros(1_600))), "0.002");
         assert_eq!(quoted("a \"b\"\n"), "\"a \\\"b\\\" \"");
+    }
+
+    #[test]
+    fn connection_lines() {
+        let lb = fulmar_model::LoadBalancer {
+            arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188".into(),
+            address: Ipv4Addr::new(127, 10, 0, 5),
+            attributes: [
+                ("connection_logs.s3.enabled", "true"),
+                ("connection_logs.s3.bucket", "logs"),
+                ("connection_logs.s3.prefix", "edge"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            name: "web".into(),
+            dns_name: String::new(),
+            canonical_hosted_zone_id: String::new(),
+            created_ms: 0,
+            scheme: "internal".into(),
+            vpc_id: String::new(),
+            state: "active".into(),
+            kind: "application".into(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            ip_address_type: "ipv4".into(),
+            tags: Vec::new(),
+        };
+        let dir = Path::new("/d");
+        assert!(Destination::of(dir, "", &lb, LogKind::Access).is_none());
+        let dest = Destination::of(dir, "", &lb, LogKind::Connection).unwrap();
+        assert_eq!(
+            dest.dir,
+            Path::new("/d/access-logs/logs/edge/AWSLogs/123456789012/elasticloadbalancing/us-east-1")
+        );
+        assert_eq!(
+            dest.stem,
+            "conn_log_123456789012_elasticloadbalancing_us-east-1_app.web.50dc6c495c0c9188"
+        );
+        let mut record = ConnRecord {
+            destination: Arc::new(dest),
+            time: UNIX_EPOCH + Duration::from_micros(1_530_570_180_186_641),
+            client: "192.0.2.1:45678".parse().unwrap(),
+            listener_port: 80,
+            tls: None,
+            conn_trace_id: "TID_0123".into(),
+        };
+        assert_eq!(
+            record.line(),
+            "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 80 - - - \"-\" - - Success TID_0123"
+        );
+        let facts = crate::tls::Facts {
+            protocol: "TLSv1.2",
+            cipher: "ECDHE-RSA-AES128-GCM-SHA256",
+            sni: None,
+            cert_arn: None,
+        };
+        record.listener_port = 443;
+        record.tls = Some((crate::tls::Tls(Arc::new(facts)), Duration::from_micros(4_036_400)));
+        assert_eq!(
+            record.line(),
+            "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 \"-\" - - Success TID_0123"
+        );
     }
 
     #[test]

@@ -183,7 +183,9 @@ async fn serve(
         return Box::pin(crate::tls::serve(stream, conn, alb, tls, limits, stop, _alive)).await;
     }
     let _ = stream.set_nodelay(true);
-    let _counted = ConnectionGuard::open(conn.observers.listener(&conn.listener_arn));
+    let obs = conn.observers.listener(&conn.listener_arn);
+    conn.observers.connection_established(obs.as_deref(), &conn, None);
+    let _counted = ConnectionGuard::open(obs);
     let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
     let Some(handover) = crate::h1::server::serve(stream, &conn, &alb, &mut stop, idle_timeout).await else {
         return;

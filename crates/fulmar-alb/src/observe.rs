@@ -24,7 +24,7 @@ use http::{HeaderMap, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, SizeHint};
 
-use crate::accesslog::{AccessLogs, Destination, Record};
+use crate::accesslog::{AccessLogs, ConnRecord, Destination, LogKind, Record};
 use crate::metrics::{LbMetrics, Metrics, TgMetrics};
 use crate::phases::{Body, Connection, RequestContext};
 
@@ -47,6 +47,8 @@ impl std::fmt::Debug for Observers {
 pub(crate) struct ListenerObs {
     pub lb: Arc<LbMetrics>,
     log: Option<Arc<Destination>>,
+    /// Where connections are logged (`connection_logs.s3.enabled`).
+    conn_log: Option<Arc<Destination>>,
     /// The listener's rule priorities, ascending (RuleEvaluations).
     priorities: Box<[u32]>,
     /// The terminal action of each rule by priority (`actions_executed`).
@@ -101,11 +103,13 @@ impl Observers {
         let mut table = crate::FastMap::default();
         for lb in config.load_balancers.values().filter(|lb| lb.kind == "application") {
             let metrics = self.metrics.load_balancer(&lb.arn);
-            let log = self
-                .data_dir
-                .as_deref()
-                .and_then(|dir| Destination::of(dir, &self.account_id, lb))
-                .map(Arc::new);
+            let destination = |kind| {
+                self.data_dir
+                    .as_deref()
+                    .and_then(|dir| Destination::of(dir, &self.account_id, lb, kind))
+                    .map(Arc::new)
+            };
+            let (log, conn_log) = (destination(LogKind::Access), destination(LogKind::Connection));
             for l in config.listeners_of(&lb.arn) {
                 let rules: Vec<&Arc<Rule>> = config.rules_of(&l.arn).collect();
                 let mut priorities: Vec<u32> = rules.iter().map(|r| r.priority).collect();
@@ -121,6 +125,7 @@ impl Observers {
                     Arc::new(ListenerObs {
                         lb: metrics.clone(),
                         log: log.clone(),
+                        conn_log: conn_log.clone(),
                         priorities: priorities.into(),
                         actions: rules.iter().map(|r| (r.priority, terminal(&r.actions))).collect(),
                         default_action: terminal(&l.default_actions),
@@ -134,6 +139,27 @@ impl Observers {
 
     pub fn listener(&self, arn: &str) -> Option<Arc<ListenerObs>> {
         self.table.load().get(arn).cloned()
+    }
+
+    /// Log a client connection just established, when its load balancer logs
+    /// connections; `tls` is the HTTPS connection's and how long its handshake took.
+    pub fn connection_established(
+        &self,
+        obs: Option<&ListenerObs>,
+        conn: &Connection,
+        tls: Option<(crate::tls::Tls, std::time::Duration)>,
+    ) {
+        let (Some(destination), Some(sink)) = (obs.and_then(|o| o.conn_log.clone()), &self.logs) else {
+            return;
+        };
+        sink.send_conn(ConnRecord {
+            destination,
+            time: SystemTime::now(),
+            client: conn.client,
+            listener_port: conn.local.port(),
+            tls,
+            conn_trace_id: conn.trace_id(),
+        });
     }
 
     /// Deliver the open access-log files (shutdown).

@@ -456,7 +456,9 @@ pub(crate) async fn serve(
     let _ = stream.set_nodelay(true);
     let obs = conn.observers.listener(&conn.listener_arn);
     let lb = obs.as_ref().map(|o| o.lb.clone());
+    let logged = obs.clone();
     let _counted = ConnectionGuard::open(obs);
+    let started = std::time::Instant::now();
     let failed = |reason: &dyn std::fmt::Display| {
         tracing::debug!(listener = %conn.listener_arn, client = %conn.client, %reason, "TLS handshake failed");
         if let Some(lb) = &lb {
@@ -495,6 +497,8 @@ pub(crate) async fn serve(
         sni: session.server_name().map(str::to_owned),
         cert_arn: chosen.and_then(|i| tls.certs.arn(i)).map(str::to_owned),
     }));
+    conn.observers
+        .connection_established(logged.as_deref(), &conn, Some((facts.clone(), started.elapsed())));
     let h2 = session.alpn_protocol() == Some(b"h2");
     let service = service_fn(move |mut req| {
         let (alb, conn) = (alb.clone(), conn.clone());
