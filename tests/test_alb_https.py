@@ -17,11 +17,13 @@ import socket
 import ssl
 import subprocess
 import threading
+import urllib.parse
 from http import HTTPStatus
 
 import grpc
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -49,6 +51,7 @@ from support import (
 PORT = 8443
 STRICT_PORT = 8444  # ELBSecurityPolicy-TLS13-1-3-2021-06
 NO_H2_PORT = 8445  # on a second load balancer with routing.http2.enabled=false
+MTLS_PORT = 8446  # mutual TLS, passthrough
 
 
 # --------------------------------------------------------------------------- #
@@ -231,6 +234,7 @@ def env(fulmar, network, backend_factory, tmp_path_factory):
         "wild_arn": wild_arn,
         "wild_serial": wild_serial,
         "backend": b,
+        "tg": tg,
     }
 
 
@@ -496,6 +500,65 @@ def test_grpc_over_tls(env, network):
 
 
 # --------------------------------------------------------------------------- #
+# Mutual TLS (passthrough)
+# --------------------------------------------------------------------------- #
+
+
+def test_mutual_tls_passthrough(env, tmp_path):
+    e, host = env["e"], "a.example.test"
+    resolve = f"{host}:{MTLS_PORT}:{env['addr']}"
+    url = f"https://{host}:{MTLS_PORT}/mtls"
+    lis = https_listener(e, env["lb"], MTLS_PORT, env["default_arn"], forward(env["tg"]))
+    assert e.describe_listeners(ListenerArns=[lis])["Listeners"][0]["MutualAuthentication"] == {"Mode": "off"}
+    # verify needs a trust store, and there are none to name.
+    store = "arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/ts/0123456789abcdef"
+    with pytest.raises(ClientError) as err:
+        e.modify_listener(ListenerArn=lis, MutualAuthentication={"Mode": "verify", "TrustStoreArn": store})
+    assert err.value.response["Error"]["Code"] == "TrustStoreNotFound"
+    with pytest.raises(ClientError) as err:
+        e.modify_listener(ListenerArn=lis, MutualAuthentication={"Mode": "sometimes"})
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+
+    cert_pem, key_pem, serial = env["ca"].issue("client.example.test")
+    cert_file, key_file, chain_file = tmp_path / "client.pem", tmp_path / "client.key", tmp_path / "chain.pem"
+    cert_file.write_text(cert_pem)
+    key_file.write_text(key_pem)
+    chain_file.write_text(cert_pem + env["ca"].pem)
+    forged = ["-H", "X-Amzn-Mtls-Clientcert: forged", "-H", "X-Amzn-Mtls-Clientcert-Leaf: forged"]
+    with_cert = ["--cert", str(cert_file), "--key", str(key_file)]
+
+    # Off: no certificate is asked for, and what the client says passes as it is.
+    _, _, body = curl(url, resolve=resolve, cacert=env["cafile"], extra=with_cert + forged)
+    assert received(body, "X-Amzn-Mtls-Clientcert") == "forged"
+
+    out = e.modify_listener(ListenerArn=lis, MutualAuthentication={"Mode": "passthrough"})["Listeners"][0]
+    assert out["MutualAuthentication"]["Mode"] == "passthrough"
+    assert e.describe_listeners(ListenerArns=[lis])["Listeners"][0]["MutualAuthentication"]["Mode"] == "passthrough"
+
+    def passed_on():
+        _, _, body = curl(url, resolve=resolve, cacert=env["cafile"], extra=with_cert + forged)
+        return body if received(body, "X-Amzn-Mtls-Clientcert") != "forged" else None
+
+    body = poll(passed_on, 10, what="the listener to ask for client certificates")
+    # The chain the client sent, as URL-encoded PEM with +, = and / kept (curl's
+    # OpenSSL adds the issuer it finds in --cacert to the leaf it was given).
+    sent = (cert_pem, cert_pem + env["ca"].pem)
+    assert received(body, "X-Amzn-Mtls-Clientcert") in [urllib.parse.quote(c, safe="+=/") for c in sent]
+    assert received(body, "X-Amzn-Mtls-Clientcert-Leaf") is None
+    _, _, body = curl(url, resolve=resolve, cacert=env["cafile"],
+                      extra=["--cert", str(chain_file), "--key", str(key_file)])
+    assert urllib.parse.unquote(received(body, "X-Amzn-Mtls-Clientcert")) == cert_pem + env["ca"].pem
+    # Passthrough does not require a certificate: without one, no header reaches the target.
+    status, _, body = curl(url, resolve=resolve, cacert=env["cafile"], extra=forged)
+    assert status == 200 and received(body, "X-Amzn-Mtls-Clientcert") is None
+    assert received(body, "X-Amzn-Mtls-Clientcert-Leaf") is None
+    env["mtls"] = {"serial": serial}
+
+    e.modify_listener(ListenerArn=lis, MutualAuthentication={"Mode": "off"})
+    assert e.describe_listeners(ListenerArns=[lis])["Listeners"][0]["MutualAuthentication"] == {"Mode": "off"}
+
+
+# --------------------------------------------------------------------------- #
 # Access logs (last: read after a restart delivers them)
 # --------------------------------------------------------------------------- #
 
@@ -548,3 +611,12 @@ def test_access_log_fields(fulmar, env):
         assert 0 <= float(entry["tls_handshake_latency"]) < 10, entry
         assert re.fullmatch(r"\d+\.\d{3}", entry["tls_handshake_latency"]), entry
         assert entry["tls_verify_status"] == "Success" and entry["leaf_client_cert_subject"] == "-", entry
+    # The mutual-TLS connections that sent a certificate log its subject, validity and serial.
+    if "mtls" in env:
+        with_cert = [entry for entry in entries if entry["leaf_client_cert_subject"] != "-"]
+        assert with_cert, entries
+        for entry in with_cert:
+            assert entry["leaf_client_cert_subject"] == "CN=client.example.test", entry
+            assert entry["leaf_client_cert_serial_number"] == format(env["mtls"]["serial"], "X"), entry
+            assert re.fullmatch(r"NotBefore=\S+Z;NotAfter=\S+Z", entry["leaf_client_cert_validity"]), entry
+            assert entry["listener_port"] == str(MTLS_PORT) and entry["tls_verify_status"] == "Success"

@@ -249,11 +249,12 @@ impl ConnRecord {
     /// tls_protocol tls_cipher tls_handshake_latency "leaf_client_cert_subject"
     /// leaf_client_cert_validity leaf_client_cert_serial_number tls_verify_status
     /// conn_trace_id`. The TLS fields are `-` on plain HTTP; the client-certificate
-    /// fields are `-` (no mutual TLS).
+    /// fields are `-` unless the client presented one (mutual TLS).
     pub fn line(&self) -> String {
         let tls = self.tls.as_ref().map(|(t, took)| (&*t.0, took));
+        let cert = tls.and_then(|(t, _)| t.client_cert.as_ref());
         format!(
-            "{} {} {} {} {} {} {} \"-\" - - Success {}",
+            "{} {} {} {} {} {} {} {} {} {} Success {}",
             iso8601(self.time),
             self.client.ip(),
             self.client.port(),
@@ -261,6 +262,9 @@ impl ConnRecord {
             tls.map_or("-", |(t, _)| t.protocol),
             tls.map_or("-", |(t, _)| t.cipher),
             tls.map_or_else(|| "-".to_owned(), |(_, took)| format!("{:.3}", took.as_secs_f64())),
+            quoted(cert.map_or("-", |c| &c.subject)),
+            cert.map_or("-", |c| &c.validity),
+            cert.map_or("-", |c| &c.serial),
             self.conn_trace_id,
         )
     }
@@ -569,6 +573,8 @@ mod tests {
             cipher: "ECDHE-RSA-AES128-GCM-SHA256",
             sni: None,
             cert_arn: None,
+            mtls: false,
+            client_cert: None,
         };
         record.listener_port = 443;
         record.tls = Some((crate::tls::Tls(Arc::new(facts)), Duration::from_micros(4_036_400)));

@@ -354,7 +354,25 @@ pub(crate) fn add_tls(headers: &mut HeaderMap, tls: &crate::tls::Facts, version_
         headers.insert(X_AMZN_TLS_VERSION, HeaderValue::from_static(tls.protocol));
         headers.insert(X_AMZN_TLS_CIPHER_SUITE, HeaderValue::from_static(tls.cipher));
     }
+    if tls.mtls {
+        // Mutual TLS: the target sees only what the load balancer says of the client's
+        // certificate, never `x-amzn-mtls-*` headers the client made up.
+        let forged: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("x-amzn-mtls-"))
+            .cloned()
+            .collect();
+        for name in forged {
+            headers.remove(name);
+        }
+        if let Some(cert) = &tls.client_cert {
+            headers.insert(X_AMZN_MTLS_CLIENTCERT, cert.header.clone());
+        }
+    }
 }
+
+/// The client's certificate chain on a listener with mutual TLS in passthrough mode.
+pub(crate) const X_AMZN_MTLS_CLIENTCERT: HeaderName = HeaderName::from_static("x-amzn-mtls-clientcert");
 
 thread_local! {
     /// Per-thread SplitMix64 state for trace identifiers, seeded once from the OS RNG.

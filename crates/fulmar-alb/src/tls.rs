@@ -73,12 +73,135 @@ pub(crate) struct Facts {
     pub sni: Option<String>,
     /// The certificate presented (access log `chosen_cert_arn`).
     pub cert_arn: Option<String>,
+    /// The listener has mutual TLS in passthrough mode.
+    pub mtls: bool,
+    /// The certificate the client presented (mutual TLS).
+    pub client_cert: Option<ClientCert>,
+}
+
+/// A client certificate, as the load balancer passes it on and logs it.
+#[derive(Debug)]
+pub(crate) struct ClientCert {
+    /// `X-Amzn-Mtls-Clientcert`: the chain the client sent, leaf first, in PEM,
+    /// URL-encoded with `+`, `=` and `/` left as they are.
+    pub header: http::HeaderValue,
+    /// The leaf's subject, RFC 4514 (`CN=client,O=Example,C=US`).
+    pub subject: String,
+    /// `NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-16T22:43:21Z`.
+    pub validity: String,
+    /// The leaf's serial number in upper-case hex.
+    pub serial: String,
+}
+
+impl ClientCert {
+    /// The chain a client presented; `None` when its leaf is not a parsable X.509
+    /// certificate (the handshake checked only that the client holds its key).
+    fn of(chain: &[CertificateDer<'_>]) -> Option<ClientCert> {
+        use base64::Engine as _;
+        use x509_cert::der::Decode as _;
+        let leaf = x509_cert::Certificate::from_der(chain.first()?.as_ref()).ok()?;
+        let tbs = &leaf.tbs_certificate;
+        let mut pem = String::new();
+        for cert in chain {
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
+            for line in b64.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+        Some(ClientCert {
+            header: http::HeaderValue::from_str(&url_encode(&pem)).ok()?,
+            subject: tbs.subject.to_string(),
+            validity: format!(
+                "NotBefore={};NotAfter={}",
+                tbs.validity.not_before, tbs.validity.not_after
+            ),
+            serial: serial_hex(tbs.serial_number.as_bytes()),
+        })
+    }
+}
+
+/// A serial number's DER bytes in upper-case hex, without the sign byte DER adds.
+fn serial_hex(bytes: &[u8]) -> String {
+    let start = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
+    bytes[start..].iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Percent-encoding that leaves letters, digits, `-._~` and `+=/` as they are.
+fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~+=/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Mutual TLS in passthrough mode: a certificate is asked for but not required, and
+/// any certificate is accepted (the target decides what to make of it); the handshake
+/// still checks that the client holds the key of the certificate it sent.
+#[derive(Debug)]
+struct AnyClientCertificate(Arc<CryptoProvider>);
+
+impl rustls::server::danger::ClientCertVerifier for AnyClientCertificate {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// One HTTPS listener's TLS, compiled from a snapshot.
 pub(crate) struct ListenerTls {
     pub config: Arc<ServerConfig>,
     pub certs: Arc<CertList>,
+    /// Mutual TLS in passthrough mode.
+    pub mtls: bool,
 }
 
 /// An SslPolicy as rustls can serve it.
@@ -395,15 +518,26 @@ pub(crate) fn compile(config: &Config, lb: &LoadBalancer, listener: &Listener) -
         return None;
     }
     let certs = Arc::new(CertList { entries });
-    let builder =
-        match ServerConfig::builder_with_provider(Arc::new(provider)).with_protocol_versions(&policy.versions()) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(listener = %listener.arn, error = %e, "TLS policy not servable");
-                return None;
-            }
-        };
-    let mut server = builder.with_no_client_auth().with_cert_resolver(certs.clone());
+    let provider = Arc::new(provider);
+    let builder = match ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&policy.versions())
+    {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(listener = %listener.arn, error = %e, "TLS policy not servable");
+            return None;
+        }
+    };
+    // Only passthrough is ever stored (verify needs a trust store, which Fulmar has not).
+    let mtls = listener
+        .mutual_authentication
+        .as_ref()
+        .is_some_and(|m| m.mode == "passthrough");
+    let builder = if mtls {
+        builder.with_client_cert_verifier(Arc::new(AnyClientCertificate(provider)))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut server = builder.with_cert_resolver(certs.clone());
     server.ignore_client_order = true;
     let http2 = lb.attributes.get("routing.http2.enabled").is_none_or(|v| v != "false");
     server.alpn_protocols = if http2 {
@@ -418,6 +552,7 @@ pub(crate) fn compile(config: &Config, lb: &LoadBalancer, listener: &Listener) -
     Some(Arc::new(ListenerTls {
         config: Arc::new(server),
         certs,
+        mtls,
     }))
 }
 
@@ -496,6 +631,12 @@ pub(crate) async fn serve(
             .map_or("-", |s| openssl_name(s.suite())),
         sni: session.server_name().map(str::to_owned),
         cert_arn: chosen.and_then(|i| tls.certs.arn(i)).map(str::to_owned),
+        mtls: tls.mtls,
+        client_cert: if tls.mtls {
+            session.peer_certificates().and_then(ClientCert::of)
+        } else {
+            None
+        },
     }));
     conn.observers
         .connection_established(logged.as_deref(), &conn, Some((facts.clone(), started.elapsed())));
@@ -526,6 +667,16 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_certificate_encodings() {
+        assert_eq!(
+            url_encode("-----BEGIN X-----\nab+/=c d\n"),
+            "-----BEGIN%20X-----%0Aab+/=c%20d%0A"
+        );
+        assert_eq!(serial_hex(&[0x00, 0xFE, 0x0A]), "FE0A");
+        assert_eq!(serial_hex(&[0x00]), "00");
+    }
 
     #[test]
     fn wildcards_cover_one_label() {

@@ -113,6 +113,18 @@ pub struct Listener {
     /// Listener attributes (`tcp.idle_timeout.seconds`, `routing.http.response.*`, ...).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Mutual TLS (HTTPS listeners); `None` is mode `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual_authentication: Option<MutualAuthentication>,
+}
+
+/// A listener's client-certificate handling (`MutualAuthentication`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutualAuthentication {
+    /// `passthrough` or `verify` (`off` is stored as no mutual authentication).
+    pub mode: String,
+    pub trust_store_arn: Option<String>,
+    pub ignore_client_certificate_expiry: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

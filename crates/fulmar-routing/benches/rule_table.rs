@@ -34,6 +34,7 @@ fn table(shared_host: bool) -> RuleTable {
         alpn_policy: vec![],
         tags: vec![],
         attributes: Default::default(),
+        mutual_authentication: None,
     };
     let rules: Vec<Rule> = (1..=100)
         .map(|i| Rule {

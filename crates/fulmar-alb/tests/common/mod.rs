@@ -57,6 +57,7 @@ pub fn listener(port: u16, default_action: Action) -> Listener {
         alpn_policy: vec![],
         tags: vec![],
         attributes: Default::default(),
+        mutual_authentication: None,
     }
 }
 

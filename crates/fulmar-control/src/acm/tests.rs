@@ -105,6 +105,7 @@ fn age_and_use(control: &Control, arn: &str, not_after_ms: i64) {
         alpn_policy: Vec::new(),
         tags: Vec::new(),
         attributes: Default::default(),
+        mutual_authentication: None,
     };
     current.listeners.insert(listener.arn.clone(), Arc::new(listener));
     control.publish.send_replace(Arc::new(current.clone()));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use fulmar_aws::AwsError;
+use fulmar_model::elbv2::MutualAuthentication;
 use fulmar_model::{Kind, Listener};
 
 use super::actions::{self, ActionIn, ActionOut};
@@ -35,6 +36,26 @@ pub struct CreateInput {
     alpn_policy: Option<Vec<String>>,
     #[serde(default)]
     tags: Vec<TagIn>,
+    mutual_authentication: Option<MutualAuthenticationIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MutualAuthenticationIn {
+    mode: Option<String>,
+    trust_store_arn: Option<String>,
+    ignore_client_certificate_expiry: Option<bool>,
+    advertise_trust_store_ca_names: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+struct MutualAuthenticationOut {
+    mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_store_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignore_client_certificate_expiry: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +82,8 @@ pub struct ListenerOut<'a> {
     default_actions: Vec<ActionOut<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     alpn_policy: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mutual_authentication: Option<MutualAuthenticationOut>,
 }
 
 #[derive(Serialize, Clone)]
@@ -95,6 +118,73 @@ fn render(l: &Listener) -> ListenerOut<'_> {
         ssl_policy: l.ssl_policy.clone(),
         default_actions: actions::render(&l.default_actions),
         alpn_policy: l.alpn_policy.clone(),
+        // HTTPS listeners show their mode, `off` included.
+        mutual_authentication: (l.protocol == "HTTPS").then(|| match &l.mutual_authentication {
+            None => MutualAuthenticationOut {
+                mode: "off",
+                trust_store_arn: None,
+                ignore_client_certificate_expiry: None,
+            },
+            Some(m) => MutualAuthenticationOut {
+                mode: if m.mode == "verify" { "verify" } else { "passthrough" },
+                trust_store_arn: m.trust_store_arn.clone(),
+                ignore_client_certificate_expiry: (m.mode == "verify").then_some(m.ignore_client_certificate_expiry),
+            },
+        }),
+    }
+}
+
+const MUTUAL_AUTHENTICATION_MODES: &[&str] = &["off", "passthrough", "verify"];
+
+/// Check a listener's `MutualAuthentication`; gives what to store (`None` for `off`).
+/// `verify` needs a trust store, and Fulmar has none (CreateTrustStore reads the CA
+/// bundle from S3): a verify listener cannot be made here, as in an account without
+/// trust stores (`TrustStoreNotFound`).
+fn check_mutual_authentication(
+    protocol: &str,
+    input: MutualAuthenticationIn,
+) -> Result<Option<MutualAuthentication>, AwsError> {
+    let mode = input.mode.unwrap_or_else(|| "off".to_owned());
+    if !MUTUAL_AUTHENTICATION_MODES.contains(&mode.as_str()) {
+        return Err(AwsError::validation(format!(
+            "Mutual authentication mode '{mode}' is not valid; it must be one of {}",
+            MUTUAL_AUTHENTICATION_MODES.join(", ")
+        )));
+    }
+    if protocol != "HTTPS" && mode != "off" {
+        return Err(AwsError::new(
+            "InvalidConfigurationRequest",
+            400,
+            "Mutual authentication is supported only on HTTPS listeners",
+        ));
+    }
+    if let Some(v) = &input.advertise_trust_store_ca_names {
+        if v != "on" && v != "off" {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{v}' at 'mutualAuthentication.advertiseTrustStoreCaNames' failed to satisfy constraint: Member must satisfy enum value set: [on, off]"
+            )));
+        }
+    }
+    match mode.as_str() {
+        "verify" => match input.trust_store_arn {
+            None => Err(AwsError::validation(
+                "A trust store ARN must be specified when the mutual authentication mode is 'verify'",
+            )),
+            Some(_) => Err(AwsError::new(
+                "TrustStoreNotFound",
+                400,
+                "One or more trust stores not found",
+            )),
+        },
+        _ if input.trust_store_arn.is_some() => Err(AwsError::validation(format!(
+            "A trust store can be specified only when the mutual authentication mode is 'verify', not '{mode}'"
+        ))),
+        "passthrough" => Ok(Some(MutualAuthentication {
+            mode,
+            trust_store_arn: None,
+            ignore_client_certificate_expiry: input.ignore_client_certificate_expiry.unwrap_or(false),
+        })),
+        _ => Ok(None),
     }
 }
 
@@ -207,6 +297,10 @@ pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<ListenersOut<'
     if let Some(policy) = &input.ssl_policy {
         super::ssl_policies::check_exists(policy)?;
     }
+    let mutual_authentication = match input.mutual_authentication {
+        Some(m) => check_mutual_authentication(&protocol, m)?,
+        None => None,
+    };
     let default_actions = actions::parse(txn, input.default_actions, &protocol)?;
     if let Some(existing) = txn.config.listeners_of(&lb.arn).find(|l| l.port == port) {
         if existing.protocol == protocol && existing.default_actions == default_actions {
@@ -247,6 +341,7 @@ pub fn create<'t>(txn: &'t mut Txn, input: CreateInput) -> Result<ListenersOut<'
         alpn_policy,
         tags,
         attributes,
+        mutual_authentication,
     };
     txn.touch(Kind::Listener, &listener.arn);
     let arn = listener.arn.clone();
@@ -321,6 +416,7 @@ pub struct ModifyInput {
     certificates: Option<Vec<CertificateIn>>,
     default_actions: Option<Vec<ActionIn>>,
     alpn_policy: Option<Vec<String>>,
+    mutual_authentication: Option<MutualAuthenticationIn>,
 }
 
 pub fn modify<'t>(txn: &'t mut Txn, input: ModifyInput) -> Result<ListenersOut<'t>, AwsError> {
@@ -357,6 +453,11 @@ pub fn modify<'t>(txn: &'t mut Txn, input: ModifyInput) -> Result<ListenersOut<'
     }
     if input.alpn_policy.is_some() {
         l.alpn_policy = check_alpn(&protocol, input.alpn_policy)?;
+    }
+    if let Some(m) = input.mutual_authentication {
+        l.mutual_authentication = check_mutual_authentication(&protocol, m)?;
+    } else if protocol != "HTTPS" {
+        l.mutual_authentication = None;
     }
     if protocol != l.protocol {
         l.attributes = super::attributes::listener_defaults(&protocol);

@@ -175,6 +175,7 @@ fn listener() -> Listener {
         alpn_policy: vec![],
         tags: vec![],
         attributes: Default::default(),
+        mutual_authentication: None,
     }
 }
 
