@@ -75,6 +75,8 @@ pub(crate) struct Alb {
     sealer: CookieSealer,
     /// Connections blocked by security groups, held silent.
     pub held: crate::secgroups::Held,
+    /// Idle keep-alive connections parked off the runtime.
+    pub lot: Arc<crate::parking::Lot>,
 }
 
 impl Alb {
@@ -85,6 +87,7 @@ impl Alb {
             direct: Default::default(),
             sealer: CookieSealer::new(options.cookie_key),
             held: Default::default(),
+            lot: Default::default(),
         }
     }
 

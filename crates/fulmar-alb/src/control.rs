@@ -105,6 +105,7 @@ impl Control {
         self.alive = None;
         self.checkers.clear();
         self.sockets.close_all();
+        self.alb.lot.listener_stopped();
         self.packet_filter.remove();
         let drained = self.drained.take();
         async move {

@@ -72,6 +72,7 @@ mod listeners;
 pub mod metrics;
 mod nftables;
 mod observe;
+mod parking;
 mod phases;
 mod responses;
 mod secgroups;

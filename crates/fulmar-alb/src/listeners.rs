@@ -69,6 +69,7 @@ impl Sockets {
             if !keep {
                 tracing::info!(listener = %arn, address = %open.address, "listener stops accepting");
                 let _ = open.stop.send(true);
+                alb.lot.listener_stopped();
             }
             keep
         });
@@ -175,23 +176,76 @@ async fn serve(
     stream: TcpStream,
     conn: Arc<Connection>,
     alb: Arc<Alb>,
-    mut stop: watch::Receiver<bool>,
-    _alive: mpsc::Sender<()>,
+    stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
 ) {
     // HTTPS listeners: TLS first (boxed, so the plain connection's task stays small).
     if let Some((tls, limits)) = crate::tls::of_connection(&alb, &conn) {
-        return Box::pin(crate::tls::serve(stream, conn, alb, tls, limits, stop, _alive)).await;
+        return Box::pin(crate::tls::serve(stream, conn, alb, tls, limits, stop, alive)).await;
     }
     let _ = stream.set_nodelay(true);
     let obs = conn.observers.listener(&conn.listener_arn);
     conn.observers.connection_established(obs.as_deref(), &conn, None);
-    let _counted = ConnectionGuard::open(obs);
+    let counted = ConnectionGuard::open(obs);
     let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
-    let Some(handover) = crate::h1::server::serve(stream, &conn, &alb, &mut stop, idle_timeout).await else {
+    serve_plain(stream, conn, alb, stop, alive, counted, idle_timeout, None).await
+}
+
+/// Serve again a parked connection that its client has sent something on.
+pub(crate) async fn serve_parked(parked: crate::parking::Parked, alb: Arc<Alb>) {
+    let Ok(stream) = TcpStream::from_std(parked.stream) else {
         return;
     };
-    // Boxed: only connections handed over pay for hyper's connection state.
-    Box::pin(serve_hyper(handover, conn, alb, stop, idle_timeout)).await
+    let conn = parked.conn.into_arc();
+    let idle_timeout = phases::client_idle_timeout(&*alb, &conn);
+    serve_plain(
+        stream,
+        conn,
+        alb,
+        parked.stop,
+        parked.alive,
+        parked.guard,
+        idle_timeout,
+        Some(parked.deadline),
+    )
+    .await
+}
+
+/// Serve a plain connection with the data plane's own loop, then with hyper if it
+/// hands the connection over; or park it when it goes idle.
+#[allow(clippy::too_many_arguments)]
+async fn serve_plain(
+    stream: TcpStream,
+    conn: Arc<Connection>,
+    alb: Arc<Alb>,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+    counted: ConnectionGuard,
+    idle_timeout: Duration,
+    resumed: Option<Instant>,
+) {
+    use crate::h1::server::Ending;
+    match crate::h1::server::serve(stream, &conn, &alb, &mut stop, idle_timeout, resumed).await {
+        Ending::Closed => {}
+        // Boxed: only connections handed over pay for hyper's connection state.
+        Ending::Handover(handover) => Box::pin(serve_hyper(handover, conn, alb, stop, idle_timeout)).await,
+        Ending::Park { stream, deadline } => {
+            let Ok(stream) = stream.into_std() else {
+                return;
+            };
+            let parked = crate::parking::Parked {
+                stream,
+                conn: crate::parking::Held::new(conn),
+                stop,
+                alive,
+                guard: counted,
+                deadline,
+            };
+            alb.lot.clone().park(&alb, parked);
+            return;
+        }
+    }
+    drop(counted);
 }
 
 /// Serve the rest of a connection with hyper: HTTP/2 when the client opened with its

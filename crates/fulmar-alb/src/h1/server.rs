@@ -79,24 +79,40 @@ pub(crate) struct Handover {
     pub max_headers: Option<usize>,
 }
 
-/// Serve `stream` until it closes; `Some` when the connection must go to hyper.
+/// How the loop ended with a connection.
+pub(crate) enum Ending {
+    /// Closed (by the client, the idle timeout, the listener stopping or an error).
+    Closed,
+    /// Hyper serves the rest.
+    Handover(Handover),
+    /// Idle for [`crate::parking::PARK_AFTER`] after an answer: to be parked, with the
+    /// deadline its idle timeout sets.
+    Park { stream: TcpStream, deadline: Instant },
+}
+
+/// Serve `stream` until it closes, goes to hyper or is to be parked. `resumed` is the
+/// idle deadline of a connection coming back from the parking lot.
 pub(crate) async fn serve(
     stream: TcpStream,
     conn: &Connection,
     alb: &Alb,
     stop: &mut watch::Receiver<bool>,
     idle_timeout: Duration,
-) -> Option<Handover> {
+    resumed: Option<Instant>,
+) -> Ending {
     // Boxed: the request-serving part is large, the waiting part (what an idle
     // connection's task holds) small.
     let mut state = State {
         stream,
         pending: None,
-        first: true,
+        first: resumed.is_none(),
     };
-    let mut deadline = Instant::now() + idle_timeout;
+    let now = Instant::now();
+    let mut deadline = resumed.unwrap_or(now + idle_timeout);
+    // Parked when nothing has come for this long after an answer.
+    let mut park_at = now + crate::parking::PARK_AFTER;
     // One timer per connection, moved only when it fires early (not per request).
-    let sleep = tokio::time::sleep_until(deadline.into());
+    let sleep = tokio::time::sleep_until(deadline.min(park_at).into());
     tokio::pin!(sleep);
     // Whether the pending bytes are known to hold no whole head.
     let mut need_more = false;
@@ -113,25 +129,30 @@ pub(crate) async fn serve(
                         biased;
                         ready = std::future::poll_fn(|cx| state.stream.poll_read_ready(cx)) => ready.is_ok(),
                         _ = &mut sleep => {
-                            if Instant::now() >= deadline {
-                                return None; // idle timeout
+                            let now = Instant::now();
+                            if now >= deadline {
+                                return Ending::Closed; // idle timeout
                             }
-                            sleep.as_mut().reset(deadline.into());
+                            if now >= park_at && !state.first && state.pending.is_none() {
+                                return Ending::Park { stream: state.stream, deadline };
+                            }
+                            let next = if now >= park_at { deadline } else { deadline.min(park_at) };
+                            sleep.as_mut().reset(next.into());
                             continue;
                         }
-                        _ = stopped(stop) => return None,
+                        _ = stopped(stop) => return Ending::Closed,
                     };
                     if !readable {
-                        return None;
+                        return Ending::Closed;
                     }
                     match read_scratch(&mut state.stream) {
                         Ok(Some(data)) => break data,
                         Ok(None) => continue, // spurious readiness
-                        Err(_) => return None,
+                        Err(_) => return Ending::Closed,
                     }
                 };
                 if read.is_empty() {
-                    return None; // the client closed
+                    return Ending::Closed; // the client closed
                 }
                 match state.pending.take() {
                     Some(mut p) => {
@@ -150,7 +171,7 @@ pub(crate) async fn serve(
                     need_more = true;
                     continue;
                 }
-                return Some(Handover {
+                return Ending::Handover(Handover {
                     stream: Rewind::new(state.stream, data.freeze()),
                     h2: true,
                     max_headers: None,
@@ -165,7 +186,7 @@ pub(crate) async fn serve(
                 continue;
             }
             Parsed::Partial(data) | Parsed::Other(data) => {
-                return Some(Handover {
+                return Ending::Handover(Handover {
                     max_headers: header_slots(&data),
                     stream: Rewind::new(state.stream, data.freeze()),
                     h2: false,
@@ -185,10 +206,12 @@ pub(crate) async fn serve(
         ))
         .await;
         if !keep.unwrap_or(false) {
-            return None;
+            return Ending::Closed;
         }
         state.pending = (!rest.is_empty()).then_some(rest);
-        deadline = Instant::now() + idle_timeout;
+        let now = Instant::now();
+        deadline = now + idle_timeout;
+        park_at = now + crate::parking::PARK_AFTER;
     }
 }
 
