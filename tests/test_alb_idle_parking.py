@@ -122,11 +122,31 @@ def test_parked_connections_count_as_active(fulmar, env):
          what="closed parked connections to stop counting")
 
 
-def test_a_stopped_listener_closes_its_parked_connections(env):
-    e = env["e"]
-    lis = create_listener(e, env["lb"], PORT + 1, fixed("200", "soon gone"))["ListenerArn"]
-    with connect(env["addr"], PORT + 1) as s:
+def test_a_stopped_listener_closes_its_parked_connections(fulmar, network):
+    # The default idle timeout (60 s): only the listener's removal can close it.
+    e = fulmar.elbv2
+    lb = create_alb(e, network)
+    lis = create_listener(e, lb, PORT + 1, fixed("200", "soon gone"))["ListenerArn"]
+    with connect(lb_address(lb), PORT + 1) as s:
         assert exchange(s) == (200, "soon gone")
         time.sleep(PARKED)
         e.delete_listener(ListenerArn=lis)
         assert closed_after(s, 5) < 3
+
+
+def test_shutting_down_closes_parked_connections_at_once(fulmar, network):
+    # Last in this file: it restarts the server. A load balancer with the default idle
+    # timeout (60 s), so that only the shutdown can close the parked connection.
+    e = fulmar.elbv2
+    lb = create_alb(e, network)
+    create_listener(e, lb, PORT, fixed("200", "until shutdown"))
+    with connect(lb_address(lb)) as s:
+        assert exchange(s)[0] == 200
+        time.sleep(PARKED)
+        start = time.monotonic()
+        rc = fulmar.stop()
+        took = time.monotonic() - start
+        assert rc == 0, rc  # not killed: the graceful shutdown did not wait on the parked connection
+        assert took < 3, took
+        assert closed_after(s, 1) < 1
+    fulmar.start()
