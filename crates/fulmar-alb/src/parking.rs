@@ -16,7 +16,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,8 @@ pub(crate) struct Lot {
     wake: Notify,
     /// Connections parked so far (the task trims the heap once they stop coming).
     parks: AtomicU64,
+    /// A listener stopped since the task last looked (it then checks every slot).
+    stops: AtomicBool,
 }
 
 #[derive(Default)]
@@ -169,6 +171,7 @@ impl Lot {
 
     /// A listener stopped: close its parked connections.
     pub fn listener_stopped(&self) {
+        self.stops.store(true, Relaxed);
         self.wake.notify_one();
     }
 
@@ -281,7 +284,9 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
                 if alb.strong_count() == 0 {
                     return;
                 }
-                lot.close_stopped(fd);
+                if lot.stops.swap(false, Relaxed) {
+                    lot.close_stopped(fd);
+                }
                 next = lot.expire(fd, Instant::now());
             }
         }
