@@ -326,6 +326,28 @@ pub fn iso8601(t: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", d.subsec_micros())
 }
 
+/// A line for one of the logs, formatted by the writer.
+enum Entry {
+    Request(Box<Record>),
+    Connection(Box<ConnRecord>),
+}
+
+impl Entry {
+    fn destination(&self) -> &Destination {
+        match self {
+            Entry::Request(r) => &r.destination,
+            Entry::Connection(r) => &r.destination,
+        }
+    }
+
+    fn line(&self) -> String {
+        match self {
+            Entry::Request(r) => r.line(),
+            Entry::Connection(r) => r.line(),
+        }
+    }
+}
+
 /// The sending half: cloned into the request path; never blocks.
 pub(crate) struct AccessLogs {
     tx: mpsc::Sender<Message>,
@@ -333,8 +355,7 @@ pub(crate) struct AccessLogs {
 }
 
 enum Message {
-    Record(Box<Record>),
-    Conn(Box<ConnRecord>),
+    Entry(Entry),
     /// Close every open file (delivering it) and answer.
     Flush(oneshot::Sender<()>),
 }
@@ -352,12 +373,12 @@ impl AccessLogs {
 
     /// Queue a record; dropped (and counted) when the writer is this far behind.
     pub fn send(&self, record: Record) {
-        self.queue(Message::Record(Box::new(record)));
+        self.queue(Message::Entry(Entry::Request(Box::new(record))));
     }
 
     /// Queue a connection-log record, as [`AccessLogs::send`].
     pub fn send_conn(&self, record: ConnRecord) {
-        self.queue(Message::Conn(Box::new(record)));
+        self.queue(Message::Entry(Entry::Connection(Box::new(record))));
     }
 
     fn queue(&self, message: Message) {
@@ -392,19 +413,12 @@ async fn writer(mut rx: mpsc::Receiver<Message>, interval: Duration) {
         let wait = boundary.duration_since(SystemTime::now()).unwrap_or_default();
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Message::Record(record)) => {
+                Some(Message::Entry(entry)) => {
                     if SystemTime::now() >= boundary {
                         deliver_all(&mut open);
                         boundary = next_boundary(SystemTime::now(), interval);
                     }
-                    write(&mut open, &record.destination, record.line(), boundary);
-                }
-                Some(Message::Conn(record)) => {
-                    if SystemTime::now() >= boundary {
-                        deliver_all(&mut open);
-                        boundary = next_boundary(SystemTime::now(), interval);
-                    }
-                    write(&mut open, &record.destination, record.line(), boundary);
+                    write(&mut open, entry.destination(), entry.line(), boundary);
                 }
                 Some(Message::Flush(done)) => {
                     deliver_all(&mut open);

@@ -263,7 +263,7 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
             _ = tokio::time::sleep(TRIM_AFTER), if parks != trimmed => {
                 if lot.parks.load(Relaxed) == parks {
                     trimmed = parks;
-                    trim_heap();
+                    crate::release_free_memory();
                 }
             }
             ready = epoll.readable() => {
@@ -290,15 +290,6 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
                 next = lot.expire(fd, Instant::now());
             }
         }
-    }
-}
-
-/// Return the allocator's free pages to the system.
-fn trim_heap() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases memory the allocator holds free.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

@@ -97,19 +97,13 @@ impl ClientCert {
     /// The chain a client presented; `None` when its leaf is not a parsable X.509
     /// certificate (the handshake checked only that the client holds its key).
     fn of(chain: &[CertificateDer<'_>]) -> Option<ClientCert> {
-        use base64::Engine as _;
+        use x509_cert::der::pem::{encode_string, LineEnding};
         use x509_cert::der::Decode as _;
         let leaf = x509_cert::Certificate::from_der(chain.first()?.as_ref()).ok()?;
         let tbs = &leaf.tbs_certificate;
         let mut pem = String::new();
         for cert in chain {
-            pem.push_str("-----BEGIN CERTIFICATE-----\n");
-            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-            for line in b64.as_bytes().chunks(64) {
-                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-                pem.push('\n');
-            }
-            pem.push_str("-----END CERTIFICATE-----\n");
+            pem.push_str(&encode_string("CERTIFICATE", LineEnding::LF, cert.as_ref()).ok()?);
         }
         Some(ClientCert {
             header: http::HeaderValue::from_str(&url_encode(&pem)).ok()?,

@@ -47,16 +47,6 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Give the memory freed since start back to the operating system (glibc keeps freed
-/// chunks in its arenas; `malloc_trim` returns whole free pages, wherever they are).
-pub(crate) fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// glibc gives each thread that meets contention an arena of its own, up to eight per
 /// core, and each keeps its own freed memory. One per core (at least two) is enough for
 /// the worker threads; the API's blocking threads share them.

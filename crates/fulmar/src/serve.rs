@@ -146,7 +146,7 @@ async fn serve_with(
             creating.wait();
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
-        crate::release_free_memory();
+        fulmar_alb::release_free_memory();
     });
 
     shutdown_signal().await;
