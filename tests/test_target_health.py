@@ -1,5 +1,8 @@
-"""DescribeTargetHealth states and reason codes as AWS reports them."""
+"""DescribeTargetHealth states and reason codes as AWS reports them, and the health
+check logs (last: they are read after a restart delivers them)."""
 
+import gzip
+import re
 import time
 
 import pytest
@@ -11,6 +14,7 @@ from support import (
     fixed,
     forward,
     free_port,
+    lb_address,
     path_is,
     poll,
     target_states,
@@ -58,7 +62,7 @@ def env(fulmar, network, backend_factory):
         TargetGroupArn=tgs["quick"],
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(QUICK_DELAY)}],
     )
-    return {"tgs": tgs, "ok": ok, "bad": bad, "slow": slow, "leaving": leaving, "quick": quick, "unhurried": unhurried, "gone_port": gone_port}
+    return {"lb": lb, "tgs": tgs, "ok": ok, "bad": bad, "slow": slow, "leaving": leaving, "quick": quick, "unhurried": unhurried, "gone_port": gone_port}
 
 
 def test_initial_right_after_registration(fulmar, env):
@@ -149,3 +153,66 @@ def test_target_group_without_load_balancer_is_not_in_use(fulmar, network, env):
     tg = create_ip_target_group(fulmar.elbv2, network.vpc_id)["TargetGroupArn"]
     fulmar.elbv2.register_targets(TargetGroupArn=tg, Targets=[env["ok"].target])
     assert target_states(fulmar.elbv2, tg) == {env["ok"].key: ("unused", "Target.NotInUse")}
+
+
+# The fields of a health check log entry, in AWS's order.
+HEALTH_LOG_FIELDS = ("type", "time", "latency", "target_addr", "target_group_id", "status",
+                     "status_code", "reason_code", "elb", "ip_address")
+
+
+def test_health_check_logs(fulmar, env):
+    """health_check_logs.s3.*: every check of every target of the load balancer's groups,
+    passed or failed with AWS's reason code, in a file named as ELB names it."""
+    e, lb = fulmar.elbv2, env["lb"]
+    bucket = fulmar.data_dir / "access-logs" / "health-logs"
+    assert not bucket.exists(), "health check logs before they were enabled"
+    e.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+        {"Key": "health_check_logs.s3.enabled", "Value": "true"},
+        {"Key": "health_check_logs.s3.bucket", "Value": "health-logs"},
+        {"Key": "health_check_logs.s3.prefix", "Value": "checks"},
+    ])
+    # With the matcher at 200-499 (test_matcher_can_accept_the_code), a 503 fails as a target error.
+    env["bad"].health_status = 503
+    ok_seen, bad_seen = len(env["ok"].health_checks), len(env["bad"].health_checks)
+    # Two checks of each target after the change (interval 5 s); the slow one takes its 2 s timeout.
+    poll(lambda: len(env["ok"].health_checks) >= ok_seen + 2 and len(env["bad"].health_checks) >= bad_seen + 2,
+         30, 0.25, "two more health checks")
+    time.sleep(2.5)
+    fulmar.restart()  # delivers the open log files
+
+    files = list((bucket / "checks" / "AWSLogs").rglob("*.log.gz"))
+    assert files, "no health check log delivered"
+    lines = []
+    for f in files:
+        assert re.fullmatch(
+            r"health_check_log_\d{12}_elasticloadbalancing_us-east-1_app\.[^.]+\.[0-9a-f]+_\d{8}T\d{4}Z_[0-9.]+_[0-9a-z]{8}\.log\.gz",
+            f.name,
+        ), f.name
+        assert f.parent.relative_to(bucket / "checks").parts[:4] == ("AWSLogs", "123456789012", "elasticloadbalancing", "us-east-1")
+        lines += gzip.decompress(f.read_bytes()).decode().splitlines()
+    entries = [dict(zip(HEALTH_LOG_FIELDS, line.split(" "))) for line in lines]
+    assert all(len(line.split(" ")) == len(HEALTH_LOG_FIELDS) for line in lines), lines
+    names = {tg["TargetGroupArn"]: tg["TargetGroupName"]
+             for tg in e.describe_target_groups(TargetGroupArns=list(env["tgs"].values()))["TargetGroups"]}
+    elb = lb["LoadBalancerArn"].split(":loadbalancer/")[1]
+    for entry in entries:
+        assert entry["type"] == "http", entry
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["time"]), entry
+        assert re.fullmatch(r"\d+\.\d{9}", entry["latency"]), entry
+        assert entry["elb"] == elb and entry["ip_address"] == lb_address(lb), entry
+        assert entry["target_group_id"] in names.values(), entry
+
+    def of(name, addr):
+        mine = [x for x in entries if x["target_group_id"] == names[env["tgs"][name]] and x["target_addr"] == addr]
+        assert mine, (name, addr, lines)
+        return mine
+
+    for x in of("ok", f"127.0.0.1:{env['ok'].port}"):
+        assert (x["status"], x["status_code"], x["reason_code"]) == ("PASS", "200", "-"), x
+    assert {(x["status"], x["status_code"], x["reason_code"]) for x in of("bad", f"127.0.0.1:{env['bad'].port}")} \
+        >= {("FAIL", "503", "TargetError")}
+    for x in of("slow", f"127.0.0.1:{env['slow'].port}"):
+        assert (x["status"], x["status_code"], x["reason_code"]) == ("FAIL", "-", "TimedOut"), x
+        assert 1.9 <= float(x["latency"]) < 3.0, x  # HealthCheckTimeoutSeconds=2
+    for x in of("gone", f"127.0.0.1:{env['gone_port']}"):
+        assert (x["status"], x["status_code"], x["reason_code"]) == ("FAIL", "-", "ConnectionReset"), x

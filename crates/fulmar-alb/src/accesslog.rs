@@ -14,6 +14,11 @@
 //! [`ConnRecord`] per client connection established, in AWS's connection-log format
 //! ([`ConnRecord::line`]), in files named `conn_log_<account>_elasticloadbalancing_...`
 //! beside the access logs of their bucket.
+//!
+//! Health check logs (`health_check_logs.s3.enabled=true`): one [`HealthRecord`] per
+//! health check of a target of the load balancer's target groups, passed or failed,
+//! in AWS's health-check-log format ([`HealthRecord::line`]), in files named
+//! `health_check_log_<account>_elasticloadbalancing_...`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -39,7 +44,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 pub(crate) struct Destination {
     /// `<data-dir>/access-logs/<bucket>[/<prefix>]/AWSLogs/<account>/elasticloadbalancing/<region>`.
     pub dir: PathBuf,
-    /// `[conn_log_]<account>_elasticloadbalancing_<region>_app.<name>.<id>`.
+    /// `[conn_log_|health_check_log_]<account>_elasticloadbalancing_<region>_app.<name>.<id>`.
     pub stem: String,
     /// The load balancer's address, part of every file name.
     pub ip: Ipv4Addr,
@@ -47,13 +52,15 @@ pub(crate) struct Destination {
     pub elb: String,
 }
 
-/// The two logs a load balancer writes to S3.
+/// The logs a load balancer writes to S3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogKind {
     /// `access_logs.s3.*`: a line per request.
     Access,
     /// `connection_logs.s3.*`: a line per client connection.
     Connection,
+    /// `health_check_logs.s3.*`: a line per health check of a target.
+    HealthCheck,
 }
 
 impl LogKind {
@@ -61,6 +68,7 @@ impl LogKind {
         match self {
             LogKind::Access => format!("access_logs.s3.{name}"),
             LogKind::Connection => format!("connection_logs.s3.{name}"),
+            LogKind::HealthCheck => format!("health_check_logs.s3.{name}"),
         }
     }
 
@@ -70,6 +78,7 @@ impl LogKind {
             LogKind::Access => "",
             // AWS's guide writes `conn_log.`; the objects ELB delivers are named `conn_log_`.
             LogKind::Connection => "conn_log_",
+            LogKind::HealthCheck => "health_check_log_",
         }
     }
 }
@@ -270,6 +279,48 @@ impl ConnRecord {
     }
 }
 
+/// One health check of a target, as the health check log records it.
+#[derive(Debug)]
+pub(crate) struct HealthRecord {
+    pub destination: Arc<Destination>,
+    /// `http`, `https`, `h2` or `grpc`: how the target was checked.
+    pub kind: &'static str,
+    /// When the check started.
+    pub time: SystemTime,
+    /// How long it took, to its answer, failure or timeout.
+    pub latency: Duration,
+    pub target: SocketAddr,
+    pub target_group_name: Arc<str>,
+    pub passed: bool,
+    /// The response's status code (gRPC checks: its `grpc-status`); `None` when no
+    /// response arrived.
+    pub status_code: Option<u16>,
+    /// Why a check failed (`TimedOut`, `ConnectionReset`, `ResponseCodeMismatch`,
+    /// `TargetError`, `GRPCUnexpectedStatus`); `None` when it passed.
+    pub reason: Option<&'static str>,
+}
+
+impl HealthRecord {
+    /// The log line, without its newline: `type time latency target_addr
+    /// target_group_id status status_code reason_code elb ip_address`, `-` where a
+    /// field has no value (AWS's `target_group_id` field holds the group's name).
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} {:.9} {} {} {} {} {} {} {}",
+            self.kind,
+            iso8601(self.time),
+            self.latency.as_secs_f64(),
+            self.target,
+            self.target_group_name,
+            if self.passed { "PASS" } else { "FAIL" },
+            self.status_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            self.reason.unwrap_or("-"),
+            self.destination.elb,
+            self.destination.ip,
+        )
+    }
+}
+
 /// A quoted field: `"` and `\` escaped, control characters dropped as AWS does with
 /// percent-less output (the field must stay on one line).
 fn quoted(s: &str) -> String {
@@ -330,6 +381,7 @@ pub fn iso8601(t: SystemTime) -> String {
 enum Entry {
     Request(Box<Record>),
     Connection(Box<ConnRecord>),
+    HealthCheck(Box<HealthRecord>),
 }
 
 impl Entry {
@@ -337,6 +389,7 @@ impl Entry {
         match self {
             Entry::Request(r) => &r.destination,
             Entry::Connection(r) => &r.destination,
+            Entry::HealthCheck(r) => &r.destination,
         }
     }
 
@@ -344,6 +397,7 @@ impl Entry {
         match self {
             Entry::Request(r) => r.line(),
             Entry::Connection(r) => r.line(),
+            Entry::HealthCheck(r) => r.line(),
         }
     }
 }
@@ -379,6 +433,11 @@ impl AccessLogs {
     /// Queue a connection-log record, as [`AccessLogs::send`].
     pub fn send_conn(&self, record: ConnRecord) {
         self.queue(Message::Entry(Entry::Connection(Box::new(record))));
+    }
+
+    /// Queue a health-check-log record, as [`AccessLogs::send`].
+    pub fn send_health(&self, record: HealthRecord) {
+        self.queue(Message::Entry(Entry::HealthCheck(Box::new(record))));
     }
 
     fn queue(&self, message: Message) {
@@ -533,19 +592,11 @@ mod tests {
         assert_eq!(quoted("a \"b\"\n"), "\"a \\\"b\\\" \"");
     }
 
-    #[test]
-    fn connection_lines() {
-        let lb = fulmar_model::LoadBalancer {
+    fn test_lb() -> fulmar_model::LoadBalancer {
+        fulmar_model::LoadBalancer {
             arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188".into(),
             address: Ipv4Addr::new(127, 10, 0, 5),
-            attributes: [
-                ("connection_logs.s3.enabled", "true"),
-                ("connection_logs.s3.bucket", "logs"),
-                ("connection_logs.s3.prefix", "edge"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
+            attributes: Default::default(),
             name: "web".into(),
             dns_name: String::new(),
             canonical_hosted_zone_id: String::new(),
@@ -558,7 +609,19 @@ mod tests {
             security_groups: Vec::new(),
             ip_address_type: "ipv4".into(),
             tags: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn connection_lines() {
+        let mut lb = test_lb();
+        for (k, v) in [
+            ("connection_logs.s3.enabled", "true"),
+            ("connection_logs.s3.bucket", "logs"),
+            ("connection_logs.s3.prefix", "edge"),
+        ] {
+            lb.attributes.insert(k.to_owned(), v.to_owned());
+        }
         let dir = Path::new("/d");
         assert!(Destination::of(dir, "", &lb, LogKind::Access).is_none());
         let dest = Destination::of(dir, "", &lb, LogKind::Connection).unwrap();
@@ -596,6 +659,47 @@ mod tests {
             record.line(),
             "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 \"-\" - - Success TID_0123"
         );
+    }
+
+    #[test]
+    fn health_check_lines() {
+        let mut lb = test_lb();
+        for (k, v) in [
+            ("health_check_logs.s3.enabled", "true"),
+            ("health_check_logs.s3.bucket", "hc"),
+        ] {
+            lb.attributes.insert(k.to_owned(), v.to_owned());
+        }
+        let dest = Destination::of(Path::new("/d"), "", &lb, LogKind::HealthCheck).unwrap();
+        assert_eq!(
+            dest.dir,
+            Path::new("/d/access-logs/hc/AWSLogs/123456789012/elasticloadbalancing/us-east-1")
+        );
+        assert_eq!(
+            dest.stem,
+            "health_check_log_123456789012_elasticloadbalancing_us-east-1_app.web.50dc6c495c0c9188"
+        );
+        // AWS's examples, with the two fields its table adds after reason_code.
+        let mut record = HealthRecord {
+            destination: Arc::new(dest),
+            kind: "http",
+            time: UNIX_EPOCH + Duration::from_micros(1_761_914_699_875_678),
+            latency: Duration::from_nanos(19_584_011),
+            target: "172.31.20.97:80".parse().unwrap(),
+            target_group_name: "HCLogsTestIPs".into(),
+            passed: true,
+            status_code: Some(200),
+            reason: None,
+        };
+        assert_eq!(
+            record.line(),
+            "http 2025-10-31T12:44:59.875678Z 0.019584011 172.31.20.97:80 HCLogsTestIPs PASS 200 - app/web/50dc6c495c0c9188 127.10.0.5"
+        );
+        (record.passed, record.status_code, record.reason) = (false, None, Some("TimedOut"));
+        record.latency = Duration::from_secs(5);
+        assert!(record
+            .line()
+            .contains(" 5.000000000 172.31.20.97:80 HCLogsTestIPs FAIL - TimedOut app/"));
     }
 
     #[test]

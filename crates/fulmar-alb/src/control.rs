@@ -74,7 +74,8 @@ impl Control {
                 .entry(tg.arn.clone())
                 .or_insert_with(|| Arc::new(GroupHealth::new(&tg.arn)))
                 .clone();
-            let in_use = !config.load_balancers_of_target_group(&tg.arn).is_empty();
+            let lbs = config.load_balancers_of_target_group(&tg.arn);
+            let in_use = !lbs.is_empty();
             if group.reconcile(tg, in_use, now) != Mode::Checking {
                 self.checkers.remove(&tg.arn);
                 continue;
@@ -83,11 +84,14 @@ impl Control {
                 check: tg.health_check.clone(),
                 targets: tg.targets.clone(),
                 protocol: crate::alb::TargetProtocol::of(tg.protocol_version.as_deref()),
+                name: tg.name.as_str().into(),
+                logs: self.observers.health_check_logs(config, &lbs),
             };
             match self.checkers.get(&tg.arn) {
                 Some(checker) => checker.update(plan),
                 None => {
-                    self.checkers.insert(tg.arn.clone(), Checker::spawn(group, plan));
+                    let checker = Checker::spawn(group, plan, self.observers.log_sink());
+                    self.checkers.insert(tg.arn.clone(), checker);
                 }
             }
         }

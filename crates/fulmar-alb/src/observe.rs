@@ -137,6 +137,24 @@ impl Observers {
         self.table.store(Arc::new(table));
     }
 
+    /// The health check logs of the load balancers `lbs` (ARNs) that have them on.
+    pub fn health_check_logs(&self, config: &Config, lbs: &[String]) -> Vec<Arc<Destination>> {
+        let Some(dir) = self.data_dir.as_deref() else {
+            return Vec::new();
+        };
+        lbs.iter()
+            .filter_map(|arn| config.load_balancers.get(arn))
+            .filter(|lb| lb.kind == "application")
+            .filter_map(|lb| Destination::of(dir, &self.account_id, lb, LogKind::HealthCheck))
+            .map(Arc::new)
+            .collect()
+    }
+
+    /// The log writer (`None` without a data directory).
+    pub fn log_sink(&self) -> Option<Arc<AccessLogs>> {
+        self.logs.clone()
+    }
+
     pub fn listener(&self, arn: &str) -> Option<Arc<ListenerObs>> {
         self.table.load().get(arn).cloned()
     }

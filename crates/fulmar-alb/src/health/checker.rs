@@ -1,6 +1,7 @@
 //! The health checker of one target group: a task that probes every registered target
 //! every `HealthCheckIntervalSeconds` (a newly registered target at once) and feeds the
-//! results into the group's trackers.
+//! results into the group's trackers, and into the health check logs of the load
+//! balancers using the group that have them on (`health_check_logs.s3.enabled`).
 //!
 //! The task follows a `watch` of its [`Plan`]: a new snapshot that changes the health
 //! check or the targets takes effect at the next probe; dropping the sender ends it.
@@ -14,8 +15,9 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep_until, Instant};
 
-use super::probe::{probe, ProbeSpec};
+use super::probe::{probe, Checked, ProbeSpec};
 use super::GroupHealth;
+use crate::accesslog::{AccessLogs, Destination, HealthRecord};
 use crate::alb::TargetProtocol;
 
 /// What the checker of one group probes, and how.
@@ -25,6 +27,11 @@ pub(crate) struct Plan {
     pub targets: Vec<Target>,
     /// The target group's protocol version: HTTP/1.1, HTTP/2 or gRPC probes.
     pub protocol: TargetProtocol,
+    /// The target group's name (the health check log's `target_group_id` field).
+    pub name: Arc<str>,
+    /// The health check logs each probe goes to: one per load balancer using the
+    /// group with them on.
+    pub logs: Vec<Arc<Destination>>,
 }
 
 /// A running checker; dropping it stops the task.
@@ -34,11 +41,12 @@ pub(crate) struct Checker {
 }
 
 impl Checker {
-    pub fn spawn(group: Arc<GroupHealth>, plan: Plan) -> Checker {
+    /// `sink` writes the health check logs (`None`: no data directory, no logs).
+    pub fn spawn(group: Arc<GroupHealth>, plan: Plan, sink: Option<Arc<AccessLogs>>) -> Checker {
         let (tx, rx) = watch::channel(plan);
         Checker {
             plan: tx,
-            task: tokio::spawn(run(group, rx)),
+            task: tokio::spawn(run(group, rx, sink)),
         }
     }
 
@@ -58,12 +66,12 @@ impl Drop for Checker {
     }
 }
 
-async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>) {
+async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>, sink: Option<Arc<AccessLogs>>) {
     let mut plan = plans.borrow_and_update().clone();
     let mut spec = Arc::new(ProbeSpec::new(&plan.check, plan.protocol));
     let mut due: HashMap<Target, Instant> = HashMap::new();
     let mut in_flight: HashMap<tokio::task::Id, Target> = HashMap::new();
-    let mut probes: JoinSet<fulmar_routing::health::Probe> = JoinSet::new();
+    let mut probes: JoinSet<Checked> = JoinSet::new();
     loop {
         let now = Instant::now();
         due.retain(|t, _| plan.targets.contains(t));
@@ -92,8 +100,11 @@ async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>) {
                 };
                 let target = in_flight.remove(&id);
                 if let (Some(target), Some(result)) = (target, result) {
-                    tracing::debug!(target = %target.id, port = target.port, ?result, "health probe");
-                    group.observe(&target, result, &plan.check);
+                    tracing::debug!(target = %target.id, port = target.port, result = ?result.probe, "health probe");
+                    if let Some(sink) = &sink {
+                        log(sink, &plan, &spec, &target, &result);
+                    }
+                    group.observe(&target, result.probe, &plan.check);
                 }
             }
             changed = plans.changed() => {
@@ -106,5 +117,31 @@ async fn run(group: Arc<GroupHealth>, mut plans: watch::Receiver<Plan>) {
                 }
             }
         }
+    }
+}
+
+/// Write one probe's entry to each health check log of the plan.
+fn log(sink: &AccessLogs, plan: &Plan, spec: &ProbeSpec, target: &Target, result: &Checked) {
+    let kind = match (spec.protocol, spec.tls) {
+        (TargetProtocol::Grpc, _) => "grpc",
+        (TargetProtocol::Http2, _) => "h2",
+        (TargetProtocol::Http1, true) => "https",
+        (TargetProtocol::Http1, false) => "http",
+    };
+    let addr = result
+        .addr
+        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], target.port)));
+    for destination in &plan.logs {
+        sink.send_health(HealthRecord {
+            destination: destination.clone(),
+            kind,
+            time: result.started,
+            latency: result.latency,
+            target: addr,
+            target_group_name: plan.name.clone(),
+            passed: result.reason.is_none(),
+            status_code: result.code,
+            reason: result.reason,
+        });
     }
 }

@@ -9,7 +9,7 @@
 //! knowledge (h2c).
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use fulmar_model::{HealthCheck, Target};
@@ -79,10 +79,34 @@ impl ProbeSpec {
     }
 }
 
+/// One probe's result, with what the health check log records of it.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub probe: Probe,
+    /// Where the probe went (the health-check port of the target).
+    pub addr: Option<SocketAddr>,
+    pub started: SystemTime,
+    pub latency: Duration,
+    /// The response's status code (gRPC: its `grpc-status`) when one arrived.
+    pub code: Option<u16>,
+    /// The health check log's reason code of a failed probe.
+    pub reason: Option<&'static str>,
+}
+
 /// Probe `target` once.
-pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
+pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Checked {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let failed = |addr, code, reason| Checked {
+        probe: Probe::Failed,
+        addr,
+        started,
+        latency: clock.elapsed(),
+        code,
+        reason: Some(reason),
+    };
     let Ok(ip) = target.id.parse::<IpAddr>() else {
-        return Probe::Failed;
+        return failed(None, None, "InternalError");
     };
     let port = match spec.check.port.as_str() {
         "traffic-port" => target.port,
@@ -96,16 +120,61 @@ pub(crate) async fn probe(target: &Target, spec: &ProbeSpec) -> Probe {
             TargetProtocol::Grpc => grpc_status(addr, spec.tls, spec.path()).await,
         }
     };
-    match tokio::time::timeout(spec.timeout, checked).await {
-        Err(_) => Probe::Timeout,
+    let outcome = tokio::time::timeout(spec.timeout, checked).await;
+    let (probe, code, reason) = match outcome {
+        Err(_) => (Probe::Timeout, None, Some("TimedOut")),
         Ok(Err(e)) => {
             tracing::trace!(%addr, error = %e, "health probe failed");
-            Probe::Failed
+            match e.downcast_ref::<GrpcAnswer>() {
+                Some(GrpcAnswer::NoStatus) => return failed(Some(addr), Some(200), "GRPCStatusHeaderEmpty"),
+                Some(&GrpcAnswer::Http(code)) => return failed(Some(addr), Some(code), mismatch_reason(code)),
+                None => (Probe::Failed, None, Some("ConnectionReset")),
+            }
         }
-        Ok(Ok(code)) if spec.matcher.accepts(code) => Probe::Success,
-        Ok(Ok(code)) => Probe::CodeMismatch(code),
+        Ok(Ok(code)) if spec.matcher.accepts(code) => (Probe::Success, Some(code), None),
+        Ok(Ok(code)) if spec.protocol == TargetProtocol::Grpc => {
+            (Probe::CodeMismatch(code), Some(code), Some("GRPCUnexpectedStatus"))
+        }
+        Ok(Ok(code)) => (Probe::CodeMismatch(code), Some(code), Some(mismatch_reason(code))),
+    };
+    Checked {
+        probe,
+        addr: Some(addr),
+        started,
+        latency: clock.elapsed(),
+        code,
+        reason,
     }
 }
+
+/// The health check log's reason for an HTTP answer the matcher rejects.
+fn mismatch_reason(code: u16) -> &'static str {
+    if code >= 500 {
+        "TargetError"
+    } else {
+        "ResponseCodeMismatch"
+    }
+}
+
+/// A gRPC health check that got an answer, but not a gRPC status.
+#[derive(Debug)]
+enum GrpcAnswer {
+    /// An HTTP status other than 200.
+    Http(u16),
+    /// HTTP 200 without `grpc-status`.
+    NoStatus,
+}
+
+impl std::fmt::Display for GrpcAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GrpcAnswer::Http(code) => write!(f, "gRPC health check answered HTTP {code}"),
+            GrpcAnswer::NoStatus => f.write_str("gRPC answer without grpc-status"),
+        }
+    }
+}
+
+impl std::error::Error for GrpcAnswer {}
 
 /// Send one GET over HTTP/1.1 and return the response status.
 async fn http1_status(addr: SocketAddr, tls: bool, path: &str) -> Result<u16, BoxError> {
@@ -169,14 +238,14 @@ async fn grpc_status(addr: SocketAddr, tls: bool, path: &str) -> Result<u16, Box
 /// in its trailers.
 async fn grpc_code(resp: Response<Incoming>) -> Result<u16, BoxError> {
     if resp.status() != http::StatusCode::OK {
-        return Err(format!("gRPC health check answered HTTP {}", resp.status()).into());
+        return Err(GrpcAnswer::Http(resp.status().as_u16()).into());
     }
     if let Some(code) = parse_grpc_status(resp.headers().get("grpc-status")) {
         return Ok(code);
     }
     let collected = resp.into_body().collect().await?;
     parse_grpc_status(collected.trailers().and_then(|t| t.get("grpc-status")))
-        .ok_or_else(|| "gRPC answer without grpc-status".into())
+        .ok_or_else(|| GrpcAnswer::NoStatus.into())
 }
 
 fn parse_grpc_status(value: Option<&HeaderValue>) -> Option<u16> {
