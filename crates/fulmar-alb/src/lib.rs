@@ -227,9 +227,6 @@ impl DataPlane {
     }
 }
 
-/// Lock a mutex, recovering the data if a panicking holder poisoned it: the guarded
-/// state (health boards, connection pools) stays valid between any two of its updates,
-/// so a poisoned value is still usable.
 /// Give the memory freed since start back to the operating system (glibc keeps freed
 /// chunks in its arenas; `malloc_trim` returns whole free pages, wherever they are):
 /// after start-up, and once idle connections have been parked.
@@ -241,6 +238,9 @@ pub fn release_free_memory() {
     }
 }
 
+/// Lock a mutex, recovering the data if a panicking holder poisoned it: the guarded
+/// state (health boards, connection pools) stays valid between any two of its updates,
+/// so a poisoned value is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
