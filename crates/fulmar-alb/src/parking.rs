@@ -16,7 +16,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ pub(crate) const PARK_AFTER: Duration = Duration::from_millis(250);
 /// Events read per `epoll_wait`.
 const EVENTS: usize = 64;
 
-/// How long parking must have stopped before the heap is trimmed.
+/// How long after the last park the heap is trimmed.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// What a parked connection keeps: its socket and what serving it again needs.
@@ -79,10 +79,9 @@ pub(crate) struct Lot {
     inner: Mutex<Inner>,
     /// The epoll set, made with the lot's task on the first park.
     epoll: OnceLock<Option<RawFd>>,
-    /// Wakes the task: an earlier deadline, or a listener stopped.
+    /// Wakes the task: an earlier deadline, the first park since the last trim, or a
+    /// listener stopped.
     wake: Notify,
-    /// Connections parked so far (the task trims the heap once they stop coming).
-    parks: AtomicU64,
     /// A listener stopped since the task last looked (it then checks every slot).
     stops: AtomicBool,
 }
@@ -94,6 +93,8 @@ struct Inner {
     /// (deadline, slot, generation); entries of slots since resumed are skipped.
     deadlines: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     generation: u32,
+    /// When a connection was last parked, while the heap has not been trimmed since.
+    untrimmed_since: Option<Instant>,
 }
 
 impl Inner {
@@ -139,7 +140,6 @@ impl Lot {
         if *parked.stop.borrow() {
             return;
         }
-        self.parks.fetch_add(1, Relaxed);
         let Some(epoll) = *self.epoll.get_or_init(|| self.start(alb)) else {
             return;
         };
@@ -163,8 +163,9 @@ impl Lot {
         }
         let earliest = inner.deadlines.peek().is_none_or(|Reverse((d, _, _))| deadline < *d);
         inner.deadlines.push(Reverse((deadline, slot, generation)));
+        let first_since_trim = inner.untrimmed_since.replace(Instant::now()).is_none();
         drop(inner);
-        if earliest {
+        if earliest || first_since_trim {
             self.wake.notify_one();
         }
     }
@@ -249,20 +250,21 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
     let fd = epoll.as_raw_fd();
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS];
     let mut next = None;
-    let mut trimmed = 0;
     loop {
         let sleep = tokio::time::sleep_until(
             next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
                 .into(),
         );
-        let parks = lot.parks.load(Relaxed);
+        let trim_at = crate::lock(&lot.inner).untrimmed_since.map(|t| t + TRIM_AFTER);
         tokio::select! {
             // The tasks of the connections parked since the last trim are freed, but
-            // the allocator keeps their pages: once parking has been quiet for a while,
-            // give the free pages back to the system.
-            _ = tokio::time::sleep(TRIM_AFTER), if parks != trimmed => {
-                if lot.parks.load(Relaxed) == parks {
-                    trimmed = parks;
+            // the allocator keeps their pages: TRIM_AFTER after the last park, give
+            // the free pages back to the system.
+            _ = tokio::time::sleep_until(trim_at.unwrap_or_else(Instant::now).into()), if trim_at.is_some() => {
+                let mut inner = crate::lock(&lot.inner);
+                if inner.untrimmed_since.is_some_and(|t| t + TRIM_AFTER <= Instant::now()) {
+                    inner.untrimmed_since = None;
+                    drop(inner);
                     crate::release_free_memory();
                 }
             }
