@@ -271,7 +271,9 @@ async fn serve_hyper(
     };
     let service = service_fn(move |req| {
         let (alb, conn) = (alb.clone(), conn.clone());
-        async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
+        // Boxed: the request's future is large, and hyper moves what the service returns
+        // (for HTTP/2 into a task of its own per stream); a box moves as a pointer.
+        async move { Ok::<_, Infallible>(Box::pin(phases::handle(&*alb, req, &conn)).await) }
     });
     let result = serve_with_hyper(
         handover.stream,

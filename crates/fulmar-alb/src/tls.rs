@@ -638,7 +638,9 @@ pub(crate) async fn serve(
     let service = service_fn(move |mut req| {
         let (alb, conn) = (alb.clone(), conn.clone());
         req.extensions_mut().insert(facts.clone());
-        async move { Ok::<_, Infallible>(phases::handle(&*alb, req, &conn).await) }
+        // Boxed: the request's future is large, and hyper moves what the service returns
+        // (for HTTP/2 into a task of its own per stream); a box moves as a pointer.
+        async move { Ok::<_, Infallible>(Box::pin(phases::handle(&*alb, req, &conn)).await) }
     });
     let result = if h2 {
         serve_with_hyper(stream, true, None, service, limits, &mut stop).await
