@@ -568,6 +568,15 @@ def test_access_log_fields(fulmar, env):
     resolve = f"{host}:{PORT}:{env['addr']}"
     curl(f"https://{host}:{PORT}/logged-https", resolve=resolve, cacert=env["cafile"])
     curl(f"https://{host}:{PORT}/logged-h2", resolve=resolve, cacert=env["cafile"], http2=True)
+    # Plain HTTP to the HTTPS listener: the handshake fails, and the connection log says so.
+    with socket.create_connection((env["addr"], PORT), timeout=5) as s:
+        s.sendall(b"GET /plain-to-https HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+        plain_port = s.getsockname()[1]
     fulmar.restart()  # delivers the open access-log files
     logs = [f for f in (fulmar.data_dir / "access-logs" / "https-logs").rglob("*.log.gz")
             if not f.name.startswith("conn_log_")]
@@ -611,12 +620,22 @@ def test_access_log_fields(fulmar, env):
         assert 0 <= float(entry["tls_handshake_latency"]) < 10, entry
         assert re.fullmatch(r"\d+\.\d{3}", entry["tls_handshake_latency"]), entry
         assert entry["tls_verify_status"] == "Success" and entry["leaf_client_cert_subject"] == "-", entry
+    failed = [entry for entry in entries if entry["client_port"] == str(plain_port)]
+    assert len(failed) == 1, (plain_port, entries)
+    assert failed[0]["tls_verify_status"] == "Failed:UnmappedConnectionError", failed
+    assert (failed[0]["tls_protocol"], failed[0]["tls_cipher"], failed[0]["tls_handshake_latency"]) == ("-", "-", "-")
+    assert failed[0]["conn_trace_id"].startswith("TID_") and failed[0]["listener_port"] == str(PORT), failed
+    assert "/plain-to-https" not in "\n".join(lines), "a failed handshake reached the access log"
     # The mutual-TLS connections that sent a certificate log its subject, validity and serial.
     if "mtls" in env:
         with_cert = [entry for entry in entries if entry["leaf_client_cert_subject"] != "-"]
         assert with_cert, entries
         for entry in with_cert:
             assert entry["leaf_client_cert_subject"] == "CN=client.example.test", entry
-            assert entry["leaf_client_cert_serial_number"] == format(env["mtls"]["serial"], "X"), entry
+            # The serial's bytes in hex, as AWS logs them ("02" for serial 2): an even
+            # number of digits, so a leading zero when the first byte is below 0x10.
+            serial = env["mtls"]["serial"]
+            expected = serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big").hex().upper()
+            assert entry["leaf_client_cert_serial_number"] == expected, entry
             assert re.fullmatch(r"NotBefore=\S+Z;NotAfter=\S+Z", entry["leaf_client_cert_validity"]), entry
             assert entry["listener_port"] == str(MTLS_PORT) and entry["tls_verify_status"] == "Success"

@@ -251,19 +251,22 @@ pub(crate) struct ConnRecord {
     pub tls: Option<(crate::tls::Tls, Duration)>,
     /// The same id as the access-log entries of the connection's requests.
     pub conn_trace_id: Arc<str>,
+    /// `Success`, or `Failed:UnmappedConnectionError` for a TLS handshake that failed
+    /// (what AWS logs when a negotiation fails without mutual TLS).
+    pub verify_status: &'static str,
 }
 
 impl ConnRecord {
     /// The log line, without its newline: `time client_ip client_port listener_port
     /// tls_protocol tls_cipher tls_handshake_latency "leaf_client_cert_subject"
     /// leaf_client_cert_validity leaf_client_cert_serial_number tls_verify_status
-    /// conn_trace_id`. The TLS fields are `-` on plain HTTP; the client-certificate
-    /// fields are `-` unless the client presented one (mutual TLS).
+    /// conn_trace_id`. The TLS fields are `-` on plain HTTP and for a failed handshake;
+    /// the client-certificate fields are `-` unless the client presented one (mutual TLS).
     pub fn line(&self) -> String {
         let tls = self.tls.as_ref().map(|(t, took)| (&*t.0, took));
         let cert = tls.and_then(|(t, _)| t.client_cert.as_ref());
         format!(
-            "{} {} {} {} {} {} {} {} {} {} Success {}",
+            "{} {} {} {} {} {} {} {} {} {} {} {}",
             iso8601(self.time),
             self.client.ip(),
             self.client.port(),
@@ -274,6 +277,7 @@ impl ConnRecord {
             quoted(cert.map_or("-", |c| &c.subject)),
             cert.map_or("-", |c| &c.validity),
             cert.map_or("-", |c| &c.serial),
+            self.verify_status,
             self.conn_trace_id,
         )
     }
@@ -640,6 +644,7 @@ mod tests {
             listener_port: 80,
             tls: None,
             conn_trace_id: "TID_0123".into(),
+            verify_status: "Success",
         };
         assert_eq!(
             record.line(),
@@ -658,6 +663,12 @@ mod tests {
         assert_eq!(
             record.line(),
             "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 \"-\" - - Success TID_0123"
+        );
+        record.tls = None;
+        record.verify_status = "Failed:UnmappedConnectionError";
+        assert_eq!(
+            record.line(),
+            "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 443 - - - \"-\" - - Failed:UnmappedConnectionError TID_0123"
         );
     }
 

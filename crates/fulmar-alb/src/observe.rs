@@ -167,6 +167,21 @@ impl Observers {
         conn: &Connection,
         tls: Option<(crate::tls::Tls, std::time::Duration)>,
     ) {
+        self.log_connection(obs, conn, tls, "Success");
+    }
+
+    /// Log a client connection whose TLS handshake failed (ClientTLSNegotiationErrorCount).
+    pub fn connection_failed(&self, obs: Option<&ListenerObs>, conn: &Connection) {
+        self.log_connection(obs, conn, None, "Failed:UnmappedConnectionError");
+    }
+
+    fn log_connection(
+        &self,
+        obs: Option<&ListenerObs>,
+        conn: &Connection,
+        tls: Option<(crate::tls::Tls, std::time::Duration)>,
+        verify_status: &'static str,
+    ) {
         let (Some(destination), Some(sink)) = (obs.and_then(|o| o.conn_log.clone()), &self.logs) else {
             return;
         };
@@ -177,6 +192,7 @@ impl Observers {
             listener_port: conn.local.port(),
             tls,
             conn_trace_id: conn.trace_id(),
+            verify_status,
         });
     }
 

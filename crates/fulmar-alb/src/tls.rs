@@ -18,8 +18,9 @@
 //! connection, so that hyper's header array is sized for it when it has more than 100
 //! lines. Every request carries the connection's [`Tls`] facts in
 //! its extensions: X-Forwarded-Proto, the `x-amzn-tls-*` headers, redirects and the
-//! access log read them there. A failed handshake closes the connection and counts in
-//! the load balancer's ClientTLSNegotiationErrorCount.
+//! access log read them there. A failed handshake closes the connection, counts in
+//! the load balancer's ClientTLSNegotiationErrorCount and, with connection logs on,
+//! is logged with `tls_verify_status` `Failed:UnmappedConnectionError`.
 //!
 //! Not offered, because rustls implements neither: TLS 1.0 and 1.1, CBC suites
 //! (`ECDHE-*-AES*-SHA`, `-SHA256`, `-SHA384`) and RSA key exchange (`AES128-GCM-SHA256`
@@ -593,6 +594,7 @@ pub(crate) async fn serve(
         if let Some(lb) = &lb {
             lb.client_tls_negotiation_errors.fetch_add(1, Relaxed);
         }
+        conn.observers.connection_failed(logged.as_deref(), &conn);
     };
     let Some(tls) = tls else {
         failed(&"the listener has no usable certificate");
