@@ -251,8 +251,8 @@ pub(crate) struct ConnRecord {
     pub tls: Option<(crate::tls::Tls, Duration)>,
     /// The same id as the access-log entries of the connection's requests.
     pub conn_trace_id: Arc<str>,
-    /// `Success`, or `Failed:UnmappedConnectionError` for a TLS handshake that failed
-    /// (what AWS logs when a negotiation fails without mutual TLS).
+    /// `Success`; `Failed:UnmappedConnectionError` for a TLS handshake that failed
+    /// (what AWS logs when a negotiation fails without mutual TLS); `-` on HTTP.
     pub verify_status: &'static str,
 }
 
@@ -644,12 +644,13 @@ mod tests {
             listener_port: 80,
             tls: None,
             conn_trace_id: "TID_0123".into(),
-            verify_status: "Success",
+            verify_status: "-",
         };
         assert_eq!(
             record.line(),
-            "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 80 - - - \"-\" - - Success TID_0123"
+            "2018-07-02T22:23:00.186641Z 192.0.2.1 45678 80 - - - \"-\" - - - TID_0123"
         );
+        record.verify_status = "Success";
         let facts = crate::tls::Facts {
             protocol: "TLSv1.2",
             cipher: "ECDHE-RSA-AES128-GCM-SHA256",

@@ -167,7 +167,9 @@ impl Observers {
         conn: &Connection,
         tls: Option<(crate::tls::Tls, std::time::Duration)>,
     ) {
-        self.log_connection(obs, conn, tls, "Success");
+        // `tls_verify_status` is a TLS field: `-` on an HTTP listener.
+        let status = if tls.is_some() { "Success" } else { "-" };
+        self.log_connection(obs, conn, tls, status);
     }
 
     /// Log a client connection whose TLS handshake failed (ClientTLSNegotiationErrorCount).
