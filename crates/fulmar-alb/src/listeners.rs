@@ -269,12 +269,7 @@ async fn serve_hyper(
         },
         accepted: conn.accepted,
     };
-    let service = service_fn(move |req| {
-        let (alb, conn) = (alb.clone(), conn.clone());
-        // Boxed: the request's future is large, and hyper moves what the service returns
-        // (for HTTP/2 into a task of its own per stream); a box moves as a pointer.
-        async move { Ok::<_, Infallible>(Box::pin(phases::handle(&*alb, req, &conn)).await) }
-    });
+    let service = hyper_service(alb, conn, None);
     let result = serve_with_hyper(
         handover.stream,
         handover.h2,
@@ -287,6 +282,25 @@ async fn serve_hyper(
     if let Err(e) = result {
         tracing::debug!(error = %e, "client connection ended with an error");
     }
+}
+
+/// What hyper runs for each request of a client connection: the phases, with the
+/// connection's TLS facts (HTTPS listeners) in the request's extensions. The request's
+/// future is boxed: it is large, and hyper moves what the service returns (for HTTP/2
+/// into a task of its own per stream); a box moves as a pointer.
+pub(crate) fn hyper_service(
+    alb: Arc<Alb>,
+    conn: Arc<Connection>,
+    tls: Option<crate::tls::Tls>,
+) -> impl Service<http::Request<Incoming>, Response = http::Response<phases::Body>, Error = Infallible, Future: Send + 'static>
+{
+    service_fn(move |mut req: http::Request<Incoming>| {
+        let (alb, conn) = (alb.clone(), conn.clone());
+        if let Some(tls) = &tls {
+            req.extensions_mut().insert(tls.clone());
+        }
+        async move { Ok::<_, Infallible>(Box::pin(phases::handle(&*alb, req, &conn)).await) }
+    })
 }
 
 /// What bounds a client connection served by hyper.

@@ -93,8 +93,8 @@ struct Inner {
     /// (deadline, slot, generation); entries of slots since resumed are skipped.
     deadlines: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     generation: u32,
-    /// When a connection was last parked, while the heap has not been trimmed since.
-    untrimmed_since: Option<Instant>,
+    /// When a connection was last parked, if the heap has not been trimmed since.
+    last_park_untrimmed: Option<Instant>,
 }
 
 impl Inner {
@@ -106,6 +106,12 @@ impl Inner {
         } else {
             None
         }
+    }
+
+    /// Close the parked connection of `slot` (dropping its socket also takes it out of
+    /// the epoll set: the set holds no other reference to it).
+    fn close(&mut self, slot: u32, generation: u32) {
+        self.take(slot, generation);
     }
 }
 
@@ -158,12 +164,12 @@ impl Lot {
         inner.slots[slot as usize] = Some((generation, parked));
         if let Err(e) = epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, token(slot, generation)) {
             tracing::debug!(error = %e, "cannot park an idle connection; closing it");
-            inner.take(slot, generation);
+            inner.close(slot, generation);
             return;
         }
         let earliest = inner.deadlines.peek().is_none_or(|Reverse((d, _, _))| deadline < *d);
         inner.deadlines.push(Reverse((deadline, slot, generation)));
-        let first_since_trim = inner.untrimmed_since.replace(Instant::now()).is_none();
+        let first_since_trim = inner.last_park_untrimmed.replace(Instant::now()).is_none();
         drop(inner);
         if earliest || first_since_trim {
             self.wake.notify_one();
@@ -209,22 +215,20 @@ impl Lot {
     }
 
     /// Close the connections whose idle timeout has passed; the next deadline.
-    fn expire(&self, epoll: RawFd, now: Instant) -> Option<Instant> {
+    fn expire(&self, now: Instant) -> Option<Instant> {
         let mut inner = crate::lock(&self.inner);
         while let Some(Reverse((deadline, slot, generation))) = inner.deadlines.peek().copied() {
             if deadline > now {
                 return Some(deadline);
             }
             inner.deadlines.pop();
-            if let Some(parked) = inner.take(slot, generation) {
-                let _ = epoll_ctl(epoll, libc::EPOLL_CTL_DEL, parked.stream.as_raw_fd(), 0);
-            }
+            inner.close(slot, generation);
         }
         None
     }
 
     /// Close the connections whose listener has stopped.
-    fn close_stopped(&self, epoll: RawFd) {
+    fn close_stopped(&self) {
         let mut inner = crate::lock(&self.inner);
         let stopped: Vec<(u32, u32)> = inner
             .slots
@@ -237,9 +241,7 @@ impl Lot {
             })
             .collect();
         for (slot, generation) in stopped {
-            if let Some(parked) = inner.take(slot, generation) {
-                let _ = epoll_ctl(epoll, libc::EPOLL_CTL_DEL, parked.stream.as_raw_fd(), 0);
-            }
+            inner.close(slot, generation);
         }
     }
 }
@@ -255,15 +257,15 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
             next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
                 .into(),
         );
-        let trim_at = crate::lock(&lot.inner).untrimmed_since.map(|t| t + TRIM_AFTER);
+        let trim_at = crate::lock(&lot.inner).last_park_untrimmed.map(|t| t + TRIM_AFTER);
         tokio::select! {
             // The tasks of the connections parked since the last trim are freed, but
             // the allocator keeps their pages: TRIM_AFTER after the last park, give
             // the free pages back to the system.
             _ = tokio::time::sleep_until(trim_at.unwrap_or_else(Instant::now).into()), if trim_at.is_some() => {
                 let mut inner = crate::lock(&lot.inner);
-                if inner.untrimmed_since.is_some_and(|t| t + TRIM_AFTER <= Instant::now()) {
-                    inner.untrimmed_since = None;
+                if inner.last_park_untrimmed.is_some_and(|t| t + TRIM_AFTER <= Instant::now()) {
+                    inner.last_park_untrimmed = None;
                     drop(inner);
                     crate::release_free_memory();
                 }
@@ -281,15 +283,15 @@ async fn run(lot: Arc<Lot>, alb: Weak<Alb>, epoll: AsyncFd<OwnedFd>) {
                     lot.resume(fd, event.u64, &alb);
                 }
             }
-            _ = sleep => next = lot.expire(fd, Instant::now()),
+            _ = sleep => next = lot.expire(Instant::now()),
             _ = lot.wake.notified() => {
                 if alb.strong_count() == 0 {
                     return;
                 }
                 if lot.stops.swap(false, Relaxed) {
-                    lot.close_stopped(fd);
+                    lot.close_stopped();
                 }
-                next = lot.expire(fd, Instant::now());
+                next = lot.expire(Instant::now());
             }
         }
     }

@@ -28,14 +28,12 @@
 //! 1.2 ECDHE AES-GCM suites and, for `ELBSecurityPolicy-TLS13-*`, TLS 1.3.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use fulmar_model::{Config, Listener, LoadBalancer};
-use hyper::service::service_fn;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -48,7 +46,7 @@ use tokio::sync::{mpsc, watch};
 use crate::alb::Alb;
 use crate::listeners::{serve_with_hyper, stopped, ClientLimits};
 use crate::observe::ConnectionGuard;
-use crate::phases::{self, Connection};
+use crate::phases::Connection;
 
 /// The policy of an HTTPS listener created without one (what AWS applies when an API
 /// call names none).
@@ -637,13 +635,7 @@ pub(crate) async fn serve(
     conn.observers
         .connection_established(logged.as_deref(), &conn, Some((facts.clone(), started.elapsed())));
     let h2 = session.alpn_protocol() == Some(b"h2");
-    let service = service_fn(move |mut req| {
-        let (alb, conn) = (alb.clone(), conn.clone());
-        req.extensions_mut().insert(facts.clone());
-        // Boxed: the request's future is large, and hyper moves what the service returns
-        // (for HTTP/2 into a task of its own per stream); a box moves as a pointer.
-        async move { Ok::<_, Infallible>(Box::pin(phases::handle(&*alb, req, &conn)).await) }
-    });
+    let service = crate::listeners::hyper_service(alb, conn, Some(facts));
     let result = if h2 {
         serve_with_hyper(stream, true, None, service, limits, &mut stop).await
     } else {
